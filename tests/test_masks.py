@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from xai_core.masks import _interp_matrix, plan_masks
+
+
+def test_interpolation_matches_opencv_bilinear():
+    grid = np.random.default_rng(0).random((7, 9)).astype(np.float32)
+    up = _interp_matrix(64, 7) @ grid @ _interp_matrix(80, 9).T
+    ref = cv2.resize(grid, (80, 64), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_allclose(up, ref, atol=1e-5)
+
+
+def test_masks_are_shifted_crops_of_the_upsampled_grid():
+    plan = plan_masks(20, 5, 0.5, (40, 30), np.random.default_rng(1))
+    ch, cw = plan.cell()
+    assert (ch, cw) == (8, 6)
+    assert plan.shifts.min() >= 0 and (plan.shifts < (ch, cw)).all()
+    masks = plan.render(0, 20)
+    assert masks.shape == (20, 40, 30) and masks.dtype == np.float32
+    assert masks.min() >= 0.0 and masks.max() <= 1.0 + 1e-6
+    for i in (0, 7, 19):
+        full = cv2.resize(plan.grids[i], (6 * cw, 6 * ch), interpolation=cv2.INTER_LINEAR)
+        dy, dx = plan.shifts[i]
+        np.testing.assert_allclose(masks[i], full[dy : dy + 40, dx : dx + 30], atol=1e-5)
+
+
+def test_rendering_in_slices_equals_rendering_at_once():
+    plan = plan_masks(50, 7, 0.3, (32, 32), np.random.default_rng(2))
+    np.testing.assert_allclose(plan.render(10, 13), plan.render(0, 50)[10:13], atol=1e-6)
+
+
+def test_keep_probability_is_respected():
+    plan = plan_masks(2000, 7, 0.2, (32, 32), np.random.default_rng(3))
+    assert abs(plan.grids.mean() - 0.2) < 0.01
+    assert set(np.unique(plan.grids)) <= {0.0, 1.0}

@@ -1,0 +1,92 @@
+"""Private helpers shared by the explainers: input checks, predict wrappers.
+
+Nothing here is public API; the explainers and the benchmark import it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+#: ``predict(images) -> probabilities``: float32 (N, H, W, 3) RGB in [0, 255] to (N, K).
+PredictFn = Callable[[np.ndarray], np.ndarray]
+#: ``progress(done, total)``, called as work finishes.
+ProgressFn = Callable[[int, int], None]
+
+
+def check_image(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` as a float32 (H, W, 3) array in [0, 255], or raise ``ValueError``.
+
+    The caller's array is never modified; a copy is made only when the dtype changes.
+    """
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(
+            f"the image must be an RGB array of shape (height, width, 3); got shape {arr.shape}"
+        )
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ValueError(f"the image is too small to explain: {arr.shape[1]}x{arr.shape[0]} pixels")
+    arr = arr.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("the image contains NaN or infinite values")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < 0.0 or hi > 255.0:
+        raise ValueError(
+            f"pixel values must lie in [0, 255] (RGB, not preprocessed); got [{lo:.3g}, {hi:.3g}]"
+        )
+    return arr
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int in [low, high], or raise ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number; got {value!r}")
+    v = int(value)
+    if v < low or (high is not None and v > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name} must be {bound}; got {v}")
+    return v
+
+
+def check_probabilities(out: object, n: int) -> np.ndarray:
+    """Validate one ``predict`` result for a batch of ``n`` images; return float32 (n, K)."""
+    arr = np.asarray(out, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ValueError(
+            f"predict must return an array of shape (n_images, n_classes); for {n} images "
+            f"it returned shape {arr.shape}"
+        )
+    return arr
+
+
+def check_target(target: object, n_classes: int) -> int:
+    """Return ``target`` as a class index valid for ``n_classes`` classes."""
+    return check_int("target", target, 0, n_classes - 1)
+
+
+class TimedPredict:
+    """Wrap a predict function, counting calls and images and timing the time spent inside it.
+
+    Used by the benchmark (overhead = wall time / ``seconds``) and by explainers that
+    report progress in images evaluated.
+    """
+
+    def __init__(self, predict: PredictFn, progress: ProgressFn | None = None, total: int = 0):
+        self._predict = predict
+        self._progress = progress
+        self._total = total
+        self.calls = 0
+        self.images = 0
+        self.seconds = 0.0
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        t0 = time.perf_counter()
+        out = self._predict(images)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        self.images += len(images)
+        if self._progress is not None:
+            self._progress(min(self.images, self._total or self.images), self._total or self.images)
+        return out

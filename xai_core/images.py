@@ -1,0 +1,238 @@
+"""Loading and resizing images.
+
+:func:`load_image` turns whatever a user hands us (a path, bytes, an upload) into a
+sane RGB ``uint8`` array or raises :class:`~xai_core.errors.ImageError` with a message
+a student understands. :func:`fit_to_size` resizes and centre-crops to a model's input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from xai_core.errors import ImageError
+
+#: Largest image accepted, in pixels (width x height). Larger files are refused before decoding.
+MAX_PIXELS = 40_000_000
+#: Smallest accepted side, in pixels.
+MIN_SIDE = 8
+
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
+
+
+def _read_bytes(source: ImageSource) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise ImageError(f"no such file: {path}")
+        if path.is_dir():
+            raise ImageError(f"{path} is a folder, not an image file")
+        return path.read_bytes()
+    if hasattr(source, "read"):
+        if hasattr(source, "seek"):
+            source.seek(0)
+        data = source.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise ImageError("the file object must be opened in binary mode ('rb')")
+        return bytes(data)
+    raise ImageError(
+        f"cannot read an image from a {type(source).__name__}: give a file path, bytes or an open file"
+    )
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    head = data[:512].lstrip().lower()
+    return (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()) or head.startswith(b"<svg")
+
+
+def _to_uint8_gray(arr: np.ndarray) -> np.ndarray:
+    """Scale a 16-bit, 32-bit or float single-channel array to uint8.
+
+    Integer data is scaled by its type's range (16-bit when values exceed 255);
+    float data by its own min-max range.
+    """
+    if arr.dtype.kind in "ui":
+        top = 65535.0 if int(arr.max(initial=0)) > 255 else 255.0
+        scaled = arr.astype(np.float64) / top
+    else:
+        arr = np.nan_to_num(arr.astype(np.float64))
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
+    return np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8)
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """Convert any PIL mode to an RGB uint8 array; transparency is composited onto white."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        gray = _to_uint8_gray(np.asarray(im))
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode in ("P", "L", "RGB") and "transparency" in im.info
+    )
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(im.convert("RGB"))
+
+
+def load_image(source: ImageSource) -> np.ndarray:
+    """Load an image file as an RGB array.
+
+    Parameters
+    ----------
+    source
+        A path, the file's bytes, or a binary file-like object (e.g. a Streamlit upload).
+
+    Returns
+    -------
+    np.ndarray
+        uint8 array of shape (H, W, 3), RGB. EXIF orientation is applied; grey, palette,
+        16-bit, CMYK and transparent images are converted (transparency onto white);
+        animated and multi-page files give their first frame.
+
+    Raises
+    ------
+    ImageError
+        When the input is empty, not an image, truncated, larger than :data:`MAX_PIXELS`
+        or smaller than :data:`MIN_SIDE` pixels on a side.
+    """
+    data = _read_bytes(source)
+    if not data:
+        raise ImageError("the file is empty (0 bytes)")
+    if _looks_like_svg(data):
+        raise ImageError(
+            "SVG is a vector drawing, not a photo: export it as PNG or JPEG first"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            raise ImageError(_too_large_message(exc)) from None
+        except UnidentifiedImageError:
+            raise ImageError(
+                "this is not an image file that can be read (supported: JPEG, PNG, GIF, BMP, TIFF, WebP)"
+            ) from None
+        except OSError as exc:
+            raise ImageError(f"the image file could not be read: {exc}") from None
+        width, height = im.size
+        if width * height > MAX_PIXELS:
+            raise ImageError(
+                f"the image is too large: {width}x{height} = {width * height / 1e6:.1f} megapixels; "
+                f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels. Resize it and try again"
+            )
+        try:
+            if getattr(im, "n_frames", 1) > 1:
+                im.seek(0)
+            im.load()
+            im = ImageOps.exif_transpose(im) or im
+            rgb = _to_rgb(im)
+        except Image.DecompressionBombError as exc:
+            raise ImageError(_too_large_message(exc)) from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            text = str(exc).lower()
+            if "truncated" in text or "broken" in text or isinstance(exc, EOFError):
+                raise ImageError(
+                    "the image file is truncated or damaged (it ends before the picture does)"
+                ) from None
+            raise ImageError(f"the image file is damaged and could not be decoded ({exc})") from None
+    if rgb.shape[0] < MIN_SIDE or rgb.shape[1] < MIN_SIDE:
+        raise ImageError(
+            f"the image is too small: {rgb.shape[1]}x{rgb.shape[0]} pixels; "
+            f"each side needs at least {MIN_SIDE} pixels"
+        )
+    return np.ascontiguousarray(rgb, dtype=np.uint8)
+
+
+def _too_large_message(exc: Exception) -> str:
+    return (
+        f"the image is too large to open safely ({exc}); "
+        f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
+    )
+
+
+# Truncated files must raise, not be silently padded with grey.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+def fit_to_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize the shorter side to fit ``size`` and centre-crop the rest.
+
+    Parameters
+    ----------
+    image
+        (H, W, 3) RGB array, uint8 or float in [0, 255].
+    size
+        Target (height, width).
+
+    Returns
+    -------
+    np.ndarray
+        float32 (height, width, 3) in [0, 255]; the input is not modified.
+    """
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape (H, W, 3); got shape {arr.shape}")
+    th, tw = int(size[0]), int(size[1])
+    if th < 1 or tw < 1:
+        raise ValueError(f"target size must be positive; got {size}")
+    h, w = arr.shape[:2]
+    scale = max(th / h, tw / w)
+    nh, nw = max(th, round(h * scale)), max(tw, round(w * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(arr.astype(np.float32), (nw, nh), interpolation=interp)
+    top, left = (nh - th) // 2, (nw - tw) // 2
+    out = resized[top : top + th, left : left + tw]
+    return np.ascontiguousarray(np.clip(out, 0.0, 255.0), dtype=np.float32)
+
+
+def _skimage_sample(name: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        from skimage import data
+
+        img = getattr(data, name)()
+        if img.ndim == 2:
+            img = np.repeat(img[:, :, None], 3, axis=2)
+        return np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+
+    return load
+
+
+#: Photos that ship offline with scikit-image, by display name.
+SAMPLE_IMAGES: dict[str, Callable[[], np.ndarray]] = {
+    name: _skimage_sample(name)
+    for name in ("chelsea", "coffee", "rocket", "astronaut", "motorcycle_left", "camera")
+}
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def sample_names() -> list[str]:
+    """Names of the sample images: scikit-image's photos, then image files in ``data/``."""
+    extra = []
+    if DATA_DIR.is_dir():
+        extra = sorted(p.name for p in DATA_DIR.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+    return list(SAMPLE_IMAGES) + extra
+
+
+def load_sample(name: str) -> np.ndarray:
+    """Load a sample image by name (see :func:`sample_names`) as RGB uint8 (H, W, 3)."""
+    if name in SAMPLE_IMAGES:
+        return SAMPLE_IMAGES[name]()
+    path = DATA_DIR / name
+    if name in sample_names():
+        return load_image(path)
+    raise ImageError(f"unknown sample image {name!r}; choose one of: {', '.join(sample_names())}")
