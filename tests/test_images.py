@@ -1,0 +1,163 @@
+"""load_image on every kind of file a student may upload, good and bad."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from xai_core import ImageError, fit_to_size, load_image, load_sample, sample_names
+
+
+def encode(im: Image.Image, fmt: str, **kwargs) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kwargs)
+    return buf.getvalue()
+
+
+def gradient_rgb(w: int = 40, h: int = 30) -> np.ndarray:
+    x = np.zeros((h, w, 3), np.uint8)
+    x[..., 0] = np.linspace(0, 255, w)[None, :]
+    x[..., 1] = np.linspace(0, 255, h)[:, None]
+    x[..., 2] = 90
+    return x
+
+
+def test_rgb_png_round_trip_from_path_bytes_and_file(tmp_path):
+    arr = gradient_rgb()
+    data = encode(Image.fromarray(arr), "PNG")
+    path = tmp_path / "a.png"
+    path.write_bytes(data)
+    for source in (path, str(path), data, bytearray(data), io.BytesIO(data)):
+        out = load_image(source)
+        assert out.dtype == np.uint8 and out.shape == (30, 40, 3)
+        np.testing.assert_array_equal(out, arr)
+
+
+@pytest.mark.parametrize("mode", ["L", "1", "P", "I", "F", "YCbCr"])
+def test_single_and_odd_modes_become_rgb(mode):
+    im = Image.fromarray(gradient_rgb())
+    im = im.convert("L").convert(mode) if mode in ("I", "F") else im.convert(mode)
+    fmt = {"I": "TIFF", "F": "TIFF", "YCbCr": "JPEG"}.get(mode, "PNG")
+    out = load_image(encode(im, fmt))
+    assert out.shape == (30, 40, 3) and out.dtype == np.uint8
+    assert out.max() > 100  # not collapsed to black
+
+
+def test_16bit_png_is_scaled_not_clipped():
+    a = np.linspace(0, 65535, 40 * 30).reshape(30, 40).astype(np.uint16)
+    data = encode(Image.fromarray(a), "PNG")
+    out = load_image(data)
+    assert out.shape == (30, 40, 3)
+    assert out[0, 0, 0] == 0 and out[-1, -1, 0] == 255
+    assert 120 < out[15, 20, 0] < 135  # mid-range stays mid-range
+
+
+def test_palette_png_with_transparency_and_rgba_go_onto_white():
+    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[:, :10, 3] = 255  # left half opaque red, right half fully transparent
+    out = load_image(encode(Image.fromarray(rgba, "RGBA"), "PNG"))
+    np.testing.assert_array_equal(out[5, 2], [200, 0, 0])
+    np.testing.assert_array_equal(out[5, 15], [255, 255, 255])
+    pal = Image.fromarray(rgba, "RGBA").convert("P")
+    pal.info["transparency"] = pal.getpixel((15, 5))
+    out = load_image(encode(pal, "PNG", transparency=pal.getpixel((15, 5))))
+    np.testing.assert_array_equal(out[5, 15], [255, 255, 255])
+    la = Image.fromarray(rgba, "RGBA").convert("LA")
+    out = load_image(encode(la, "PNG"))
+    np.testing.assert_array_equal(out[5, 15], [255, 255, 255])
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    im = Image.fromarray(np.full((24, 24, 3), (255, 0, 0), np.uint8)).convert("CMYK")
+    out = load_image(encode(im, "JPEG", quality=95))
+    assert out.shape == (24, 24, 3)
+    r, g, b = out[12, 12].astype(int)
+    assert r > 200 and g < 60 and b < 60
+
+
+def test_animated_gif_and_multipage_tiff_give_first_frame():
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (10, 240)]
+    for fmt in ("GIF", "TIFF"):
+        data = encode(frames[0], fmt, save_all=True, append_images=frames[1:])
+        assert Image.open(io.BytesIO(data)).n_frames == 2
+        out = load_image(data)
+        assert out.shape == (16, 16, 3) and out.max() < 40
+
+
+def test_exif_orientation_is_applied():
+    arr = gradient_rgb(40, 20)  # wide
+    im = Image.fromarray(arr)
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    out = load_image(encode(im, "JPEG", exif=exif, quality=95))
+    assert out.shape == (40, 20, 3)  # displayed tall
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_files_are_refused_with_a_clear_message(fmt):
+    rng = np.random.default_rng(0)
+    data = encode(Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)), fmt)
+    with pytest.raises(ImageError, match="truncated|damaged"):
+        load_image(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"", "empty"),
+        (b"hello, this is a text file pretending to be a jpg\n" * 3, "not an image"),
+        (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
+        (b"<svg width='10' height='10'></svg>", "SVG"),
+    ],
+)
+def test_non_images_are_refused(data, words):
+    with pytest.raises(ImageError, match=words):
+        load_image(data)
+
+
+def test_too_small_and_too_large(monkeypatch):
+    with pytest.raises(ImageError, match="too small"):
+        load_image(encode(Image.new("RGB", (7, 20)), "PNG"))
+    assert load_image(encode(Image.new("RGB", (8, 8)), "PNG")).shape == (8, 8, 3)
+    # a decompression bomb: a few kB of PNG that claims 10000 x 10000 = 100 megapixels
+    bomb = encode(Image.new("1", (10000, 10000)), "PNG")
+    assert len(bomb) < 100_000
+    with pytest.raises(ImageError, match="too large.*megapixels"):
+        load_image(bomb)
+
+
+def test_missing_file_folder_and_wrong_type(tmp_path):
+    with pytest.raises(ImageError, match="no such file"):
+        load_image(tmp_path / "nope.png")
+    with pytest.raises(ImageError, match="folder"):
+        load_image(tmp_path)
+    with pytest.raises(ImageError, match="file path, bytes"):
+        load_image(12345)  # type: ignore[arg-type]
+    assert issubclass(ImageError, ValueError)
+
+
+def test_fit_to_size_crops_the_centre_and_keeps_the_input():
+    arr = gradient_rgb(80, 40)
+    before = arr.copy()
+    out = fit_to_size(arr, (20, 20))
+    assert out.shape == (20, 20, 3) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 255
+    # width 80 -> 40 after scaling; the centre crop keeps the middle columns
+    assert 60 < out[10, 0, 0] < 100 and 150 < out[10, -1, 0] < 195
+    np.testing.assert_array_equal(arr, before)
+    with pytest.raises(ValueError):
+        fit_to_size(arr[..., 0], (20, 20))
+
+
+def test_sample_images_load_offline():
+    names = sample_names()
+    assert {"chelsea", "coffee", "rocket"} <= set(names)
+    img = load_sample("chelsea")
+    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+    assert load_sample("camera").shape[2] == 3  # grey photo made RGB
+    with pytest.raises(ImageError, match="unknown sample"):
+        load_sample("no-such-picture")
