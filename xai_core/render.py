@@ -57,6 +57,7 @@ __all__ = [
     "overlay_figure",
     "overlay_image",
     "plotly_colorscale",
+    "png_bytes",
     "representations",
     "save_png",
 ]
@@ -579,6 +580,15 @@ def _put_title(out: np.ndarray, title: str, x0: int, y0: int, width: int, height
     cv2.putText(out, text, origin, _FONT, scale, (30, 30, 30), 1, cv2.LINE_AA)
 
 
+def png_bytes(image_uint8: np.ndarray) -> bytes:
+    """Encode an RGB uint8 (H, W, 3) image as PNG file bytes (for downloads and files)."""
+    image = _check_rgb_uint8("the image to encode", image_uint8)
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:  # pragma: no cover - imencode fails only on invalid input, checked above
+        raise OSError("could not encode the image as PNG")
+    return encoded.tobytes()
+
+
 def save_png(path: str | Path, image_uint8: np.ndarray) -> Path:
     """Write an RGB image to a PNG file, creating missing parent folders.
 
@@ -597,12 +607,9 @@ def save_png(path: str | Path, image_uint8: np.ndarray) -> Path:
     target = Path(path)
     if target.suffix.lower() != ".png":
         raise ValueError(f"the file name must end in .png; got {str(target)!r}")
-    image = _check_rgb_uint8("the image to save", image_uint8)
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:  # pragma: no cover - imencode fails only on invalid input, checked above
-        raise OSError(f"could not encode the image as PNG for {target}")
+    data = png_bytes(image_uint8)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(encoded.tobytes())
+    target.write_bytes(data)
     return target
 
 

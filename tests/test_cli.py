@@ -1,0 +1,114 @@
+"""The command line on a model file made in the test: files written, bad input handled."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from main import translate
+from xai_core.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def square_png(path: Path, corner=(10, 12)) -> Path:
+    img = np.full((32, 32, 3), 50, np.uint8)
+    r, c = corner
+    img[r : r + 8, c : c + 8] = 255
+    Image.fromarray(img).save(path)
+    return path
+
+
+def test_singles_and_grid_runs_write_every_file(square_cnn, tmp_path, capsys):
+    _, model_path = square_cnn
+    img = square_png(tmp_path / "sq.png")
+    out = tmp_path / "out"
+    code = main([str(img), "--model", str(model_path), "--method", "both", "--n-masks", "300",
+                 "--mask-size", "8", "--num-samples", "60", "--segmentation", "slic",
+                 "--out", str(out), "--quiet", "--target", "1"])
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    for method in ("rise", "lime"):
+        stem = f"sq_square_cnn_{method}"
+        for suffix in ("_heatmap.png", "_overlay.png", "_isolines.png", ".npy", ".json"):
+            assert stem + suffix in names
+    sal = np.load(out / "sq_square_cnn_rise.npy")
+    assert sal.shape == (32, 32) and np.isfinite(sal).all()
+    r, c = np.unravel_index(sal.argmax(), sal.shape)
+    assert 9 <= r <= 18 and 11 <= c <= 20  # the map points at the square
+    rec = json.loads((out / "sq_square_cnn_rise.json").read_text())
+    assert rec["method"] == "rise" and rec["target"] == 1 and rec["target_label"] == "class 1"
+    assert rec["params"]["n_masks"] == 300 and rec["seed"] == 0 and rec["wall_time_s"] > 0
+    assert 0.5 < rec["probability"] <= 1.0
+    lime = json.loads((out / "sq_square_cnn_lime.json").read_text())
+    assert lime["params"]["segmentation"] == "slic" and lime["params"]["num_samples"] == 60
+    heat = np.asarray(Image.open(out / "sq_square_cnn_rise_heatmap.png"))
+    assert heat.shape == (32, 32, 3) and heat.std() > 5
+    assert "rise" in capsys.readouterr().out
+
+    grid_out = tmp_path / "grid"
+    assert main([str(img), "--model", str(model_path), "--n-masks", "50", "--display", "grid",
+                 "--out", str(grid_out), "--quiet"]) == 0
+    assert sorted(p.name for p in grid_out.iterdir()) == [
+        "sq_square_cnn_rise.json", "sq_square_cnn_rise.npy", "sq_square_cnn_rise_grid.png"]
+    grid = np.asarray(Image.open(grid_out / "sq_square_cnn_rise_grid.png"))
+    assert grid.shape[1] > 4 * 32  # four tiles side by side
+
+
+def test_folder_run_skips_a_bad_file_and_explains_the_rest(square_cnn, tmp_path, capsys):
+    _, model_path = square_cnn
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    square_png(folder / "a.png")
+    square_png(folder / "c.png", (2, 2))
+    (folder / "b.jpg").write_text("not really a jpeg")
+    out = tmp_path / "out"
+    code = main([str(folder), "--model", str(model_path), "--n-masks", "40", "--out", str(out),
+                 "--quiet"])
+    assert code == 1  # partial success
+    err = capsys.readouterr().err
+    assert "b.jpg" in err and "not an image" in err and "Traceback" not in err
+    assert {p.name for p in out.glob("*.json")} == {"a_square_cnn_rise.json", "c_square_cnn_rise.json"}
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["nope.png"], "no such file"),
+        (["--sample", "chelsea", "--model", "vgg99"], "unknown model"),
+        (["--sample", "chelsea", "--n-masks", "0"], "n_masks"),
+        (["--sample", "chelsea", "--keep-prob", "1.5"], "keep_prob"),
+        (["--sample", "chelsea", "--method", "lime", "--hide-color", "sparkly"], "hide_color"),
+        (["--sample", "chelsea", "--alpha", "2"], "alpha"),
+        ([], "at least one image"),
+    ],
+)
+def test_bad_input_one_line_exit_2(args, words, capsys, tmp_path):
+    code = main([*args, "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error:") and words in err[-1]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_module_entry_point_exits_2_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "xai_core", str(tmp_path / "missing.jpg")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert "error: no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_seed_flags_are_translated(tmp_path):
+    for name in ("b.png", "a.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    args = translate(["--test_image_path", str(tmp_path), "--test_image_index", "1",
+                      "--model_name=resnet50", "--display_type", "grid", "--seed", "3"])
+    assert args == [str(tmp_path / "b.png"), "--model", "resnet50", "--display", "grid",
+                    "--seed", "3"]
+    assert translate(["--test_image_path", "cat.jpg"]) == ["cat.jpg"]

@@ -1,0 +1,7 @@
+"""``python -m xai_core``: the command line (see :mod:`xai_core.cli`)."""
+
+import sys
+
+from xai_core.cli import main
+
+sys.exit(main())

@@ -1,0 +1,203 @@
+"""Command line: ``python -m xai_core IMAGE_OR_FOLDER ... [options]``.
+
+Explains one image, several, or every image in a folder with RISE and/or LIME and
+writes, per image and method, the heatmap / overlay / isolines PNGs (or one grid PNG),
+the raw map as ``.npy`` and a JSON record. Exit codes: 0 all explained, 1 some inputs
+were skipped, 2 bad input or settings (nothing explained).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from xai_core.errors import ImageError, ModelLoadError
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+class UsageError(Exception):
+    """A bad command line: reported as one line, exit code 2."""
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr with an estimate of the time left."""
+
+    def __init__(self, label: str, stream=sys.stderr, width: int = 28):
+        self.label, self.stream, self.width = label, stream, width
+        self.t0 = time.perf_counter()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self._last < 0.25:
+            return
+        self._last = now
+        frac = done / max(total, 1)
+        elapsed = now - self.t0
+        eta = elapsed / frac - elapsed if frac > 0 else 0.0
+        bar = "#" * round(frac * self.width)
+        end = "\n" if done >= total else ""
+        self.stream.write(
+            f"\r  {self.label:<5} [{bar:<{self.width}}] {done}/{total} "
+            f"{elapsed:5.1f}s elapsed, ~{eta:4.0f}s left{end}"
+        )
+        self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m xai_core",
+        description="Explain image classifiers with RISE and LIME; write PNGs, .npy maps and JSON records.",
+        epilog="Example: python -m xai_core --sample chelsea --method both --out out/",
+    )
+    p.add_argument("inputs", nargs="*", help="image files or folders of images")
+    p.add_argument("--sample", action="append", default=[],
+                   help="a built-in sample photo (chelsea, coffee, rocket, ...); may repeat")
+    p.add_argument("--method", choices=["rise", "lime", "both"], default="rise")
+    p.add_argument("--model", default="efficientnet_lite0",
+                   help="efficientnet_lite0 (offline), resnet50, xception, or a .keras file")
+    p.add_argument("--preprocessing", default="none",
+                   help="for a .keras model: none, unit, tf, caffe, torch or lite")
+    p.add_argument("--target", default="top1",
+                   help='class to explain: top1, top2, ..., a class index, or a name ("tabby")')
+    g = p.add_argument_group("RISE")
+    g.add_argument("--n-masks", type=int, default=1000)
+    g.add_argument("--mask-size", type=int, default=7)
+    g.add_argument("--keep-prob", type=float, default=0.5)
+    g = p.add_argument_group("LIME")
+    g.add_argument("--num-samples", type=int, default=1000)
+    g.add_argument("--num-features", type=int, default=100000)
+    g.add_argument("--hide-color", default="mean",
+                   help='"mean", "blur", a colour name ("black", "blue", ...) or "R,G,B"')
+    g.add_argument("--segmentation", default="quickshift",
+                   choices=["quickshift", "slic", "felzenszwalb"])
+    g.add_argument("--positive-only", action="store_true")
+    g = p.add_argument_group("output")
+    g.add_argument("--display", choices=["grid", "singles"], default="singles")
+    g.add_argument("--out", default="out", help="output folder (default: out)")
+    g.add_argument("--colormap", default=None, help="jet, viridis, inferno, magma, gray, RdBu")
+    g.add_argument("--alpha", type=float, default=0.5, help="overlay opacity in [0, 1]")
+    g.add_argument("--levels", type=int, default=8, help="number of isoline levels")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _hide_color(text: str):
+    parts = text.split(",")
+    if len(parts) == 3:
+        try:
+            return tuple(float(v) for v in parts)
+        except ValueError:
+            raise UsageError(f"--hide-color {text!r}: write a colour as R,G,B numbers") from None
+    return text
+
+
+def _expand_inputs(inputs: list[str]) -> Iterator[Path]:
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(f for f in path.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
+            if not files:
+                print(f"warning: no image files in folder {path}", file=sys.stderr)
+            yield from files
+        elif not path.exists():
+            raise UsageError(f"no such file or folder: {path}")
+        else:
+            yield path
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, explain every input, return the exit code (0, 1 or 2)."""
+    args = _parser().parse_args(argv)
+    if not args.inputs and not args.sample:
+        raise UsageError("give at least one image file, folder, or --sample NAME")
+    from xai_core.explain import export_bytes, resolve_target
+    from xai_core.images import load_image, load_sample
+    from xai_core.lime_explainer import explain_lime  # noqa: F401  (import errors early)
+    from xai_core.models import load_classifier
+    from xai_core.render import COLORMAPS
+
+    if args.colormap is not None and args.colormap not in COLORMAPS:
+        raise UsageError(f"--colormap {args.colormap!r}: choose one of {', '.join(COLORMAPS)}")
+    if not 0.0 <= args.alpha <= 1.0:
+        raise UsageError(f"--alpha must be between 0 and 1; got {args.alpha}")
+    methods = ["rise", "lime"] if args.method == "both" else [args.method]
+    params = {
+        "rise": {"n_masks": args.n_masks, "mask_size": args.mask_size, "keep_prob": args.keep_prob},
+        "lime": {"num_samples": args.num_samples, "num_features": args.num_features,
+                 "hide_color": _hide_color(args.hide_color), "segmentation": args.segmentation,
+                 "positive_only": args.positive_only},
+    }
+    _check_params(methods, params, args)
+    sources: list[tuple[str, object]] = [(f"sample:{s}", s) for s in args.sample]
+    sources += [(str(p), p) for p in _expand_inputs(args.inputs)]
+    if not sources:
+        raise UsageError("no images to explain")
+    clf = load_classifier(args.model, preprocessing=args.preprocessing)
+    out_dir = Path(args.out)
+    done = failed = 0
+    for i, (label, src) in enumerate(sources, 1):
+        print(f"[{i}/{len(sources)}] {label}", file=sys.stderr)
+        try:
+            raw = load_sample(src) if label.startswith("sample:") else load_image(src)
+            image = clf.prepare(raw)
+            probs = clf.predict(image)[0]
+            target = resolve_target(args.target, clf.class_names, probs)
+        except (ImageError, ValueError) as exc:
+            print(f"error: {label}: {exc} (skipped)", file=sys.stderr)
+            failed += 1
+            continue
+        name = src if label.startswith("sample:") else Path(src).name
+        for method in methods:
+            from xai_core.explain import explain
+
+            bar = None if args.quiet else ProgressBar(method.upper())
+            expl = explain(clf.predict, image, method, target, class_names=clf.class_names,
+                           params=params[method], seed=args.seed, batch_size=args.batch_size,
+                           progress=bar, model_name=clf.name, image_name=str(name))
+            files = export_bytes(expl, display=args.display, colormap=args.colormap,
+                                 alpha=args.alpha, n_levels=args.levels)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for fname, data in files.items():
+                (out_dir / fname).write_bytes(data)
+            print(f"{label}\t{method}\t{expl.target_label} (p={expl.probability:.3f})\t"
+                  f"{expl.wall_s:.1f}s\t{len(files)} files in {out_dir}")
+        done += 1
+    if done == 0:
+        return 2
+    return 1 if failed else 0
+
+
+def _check_params(methods: list[str], params: dict, args: argparse.Namespace) -> None:
+    """Validate every parameter before any model is loaded, so mistakes fail fast."""
+    from xai_core.lime_explainer import check_lime_params
+    from xai_core.rise import check_rise_params
+
+    if "rise" in methods:
+        check_rise_params(args.n_masks, args.mask_size, args.keep_prob, args.batch_size)
+    if "lime" in methods:
+        check_lime_params(**params["lime"], batch_size=args.batch_size)
+    if args.seed < 0:
+        raise UsageError(f"--seed must be 0 or more; got {args.seed}")
+    if args.levels < 1:
+        raise UsageError(f"--levels must be at least 1; got {args.levels}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one clear line on stderr and exit code 2 for bad input, no traceback."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return run(argv)
+    except (UsageError, ImageError, ModelLoadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
