@@ -95,6 +95,30 @@ def bench_rise(args: argparse.Namespace) -> None:
            "wall_s": stats["wall_s"]})
 
 
+def bench_lime(args: argparse.Namespace) -> None:
+    from xai_core import explain_lime
+    from xai_core.segmentation import clear_segment_cache, segment
+
+    clf, img, target = _load(args.model, args.image)
+    _emit({"section": "lime", "what": "raw_forward", "model": clf.name,
+           **raw_throughput(clf, img, args.batch_size, 4 * args.batch_size)})
+    clear_segment_cache()
+    t0 = time.perf_counter()
+    segment(img, args.segmentation)
+    _emit({"section": "lime", "what": "segmentation", "method": args.segmentation,
+           "seconds": round(time.perf_counter() - t0, 3)})
+    for n in args.num_samples:
+        clear_segment_cache()  # an image not seen before: segmentation included
+        stats, result = timed_run(
+            lambda p, n=n: explain_lime(p, img, target, num_samples=n,
+                                        segmentation=args.segmentation,
+                                        batch_size=args.batch_size),
+            clf.predict,
+        )
+        _emit({"section": "lime", "what": "explain_lime", "model": clf.name, "num_samples": n,
+               "segments": result.num_segments, "batch_size": args.batch_size, **stats})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xai_core.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-masks", type=int, nargs="+", default=[256, 500])
     p.add_argument("--memory-masks", type=int, default=8000)
     p.set_defaults(func=bench_rise)
+    p = sub.add_parser("lime", help="LIME overhead (segmentation included) and segmentation time")
+    p.add_argument("--model", default="efficientnet_lite0")
+    p.add_argument("--image", default="chelsea")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--num-samples", type=int, nargs="+", default=[300, 1000])
+    p.add_argument("--segmentation", default="quickshift")
+    p.set_defaults(func=bench_lime)
     args = parser.parse_args(argv)
     args.func(args)
     return 0

@@ -1,0 +1,27 @@
+"""Saliency Lab: see why an image classifier decided what it decided.
+
+Entry point of the dashboard: page setup, navigation and the shared sidebar only.
+Run with ``streamlit run app.py``.
+"""
+
+import streamlit as st
+
+from pages import ui
+
+st.set_page_config(page_title="Saliency Lab", page_icon="🔍", layout="wide")
+
+page = st.navigation(
+    {
+        "Saliency Lab": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+        "Experiments": [
+            st.Page("pages/parameter_effect.py", title="Parameter effect", icon="🎛️"),
+            st.Page("pages/cross_class.py", title="Cross-class", icon="🐾"),
+            st.Page("pages/compare_models.py", title="ResNet vs Xception", icon="⚖️"),
+            st.Page("pages/mask_size.py", title="RISE mask size", icon="🧩"),
+            st.Page("pages/lime_vs_rise.py", title="LIME vs RISE", icon="🆚"),
+        ],
+    }
+)
+st.session_state["_ctx"] = None
+ui.sidebar()
+page.run()

@@ -1,0 +1,43 @@
+"""Home: pick an image and a model, see the prediction, explain it in one click."""
+
+import pandas as pd
+import streamlit as st
+
+from pages import ui
+
+ctx = ui.page_intro(
+    "🔍 Saliency Lab",
+    "Why did the classifier say *that*? Pick an image and a model in the sidebar. "
+    "**RISE** hides random parts of the image thousands of times and watches the score; "
+    "**LIME** splits the image into superpixels and fits a small linear model. "
+    "Both only *ask* the model, they never look inside it.",
+    "red areas are what the model needs to keep its answer; compare the two methods, "
+    "then open the experiments on the left.",
+)
+if ctx is not None:
+    left, right = st.columns([1, 1.3])
+    with left:
+        st.image(ctx.image.astype("uint8"), caption=f"{ctx.image_name}, as {ctx.clf.name} sees it "
+                 f"({ctx.clf.input_size[1]}×{ctx.clf.input_size[0]})")
+    with right:
+        st.subheader("Top-5 classes")
+        probs = ctx.probabilities()
+        top = probs.argsort()[::-1][:5]
+        st.dataframe(
+            pd.DataFrame({"class": [ctx.clf.class_names[i] for i in top],
+                          "index": [int(i) for i in top],
+                          "probability": [float(probs[i]) for i in top]}),
+            hide_index=True,
+            column_config={"probability": st.column_config.ProgressColumn(
+                "probability", min_value=0.0, max_value=1.0, format="%.3f")},
+        )
+        st.caption("One click explains the top class with the default settings "
+                   "(RISE: 1000 masks, LIME: 1000 samples).")
+    if ui.run_button("home", "Explain the top class with RISE and LIME"):
+        target, _, _ = ui.target_of(ctx)
+        cols = st.columns(2)
+        for col, method in zip(cols, ("rise", "lime"), strict=True):
+            with col:
+                expl = ui.run(ctx, method, dict(ui.xc.DEFAULTS[method]), target)
+                if expl is not None:
+                    ui.show(expl, ctx.display, f"home-{method}")

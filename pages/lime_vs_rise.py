@@ -1,0 +1,29 @@
+"""Experiment 5: LIME and RISE on one image and model."""
+
+import streamlit as st
+
+from pages import ui
+
+ctx = ui.page_intro(
+    "🆚 LIME vs RISE",
+    "Two black-box methods, one question. LIME's map is made of superpixels with signed "
+    "weights (blue pushes *against* the class); RISE's map is smooth and always positive.",
+    "where do they agree? Agreement from two different methods is stronger evidence. "
+    "LIME follows object boundaries; RISE can find evidence that crosses them.",
+)
+if ctx is not None:
+    c1, c2 = st.columns(2)
+    with c1:
+        st.subheader("LIME")
+        lime = ui.lime_controls("l")
+    with c2:
+        st.subheader("RISE")
+        rise = ui.rise_controls("r")
+    if ui.run_button("versus", "Explain with both"):
+        target, name, _ = ui.target_of(ctx)
+        st.caption(f"Explaining the top class: **{name}**")
+        for col, method, params in ((c1, "lime", lime), (c2, "rise", rise)):
+            with col:
+                expl = ui.run(ctx, method, params, target)
+                if expl is not None:
+                    ui.show(expl, ctx.display, f"versus-{method}")

@@ -1,0 +1,46 @@
+"""Experiment 1: the same image explained with two parameter sets."""
+
+import numpy as np
+import streamlit as st
+
+from pages import ui
+
+ctx = ui.page_intro(
+    "🎛️ Parameter effect",
+    "The same image and class, explained twice with different settings. "
+    "For **LIME**: how many perturbed samples, how many superpixels are kept, "
+    "what colour hides a superpixel, how the image is cut into superpixels. "
+    "For **RISE**: how many masks and how much of the image each mask keeps.",
+    "does the important region stay the same? Few samples or masks give noisy, unstable maps; "
+    "a hiding colour close to the object's own colour hides little and weakens LIME's evidence.",
+)
+if ctx is not None:
+    method = ui.selectbox("Method", ["lime", "rise"], "lime", "method",
+                          format_func=str.upper)
+    if st.button("🎲 Random set B"):
+        rng = np.random.default_rng()
+        if method == "rise":
+            st.session_state.update(bn=int(rng.choice([200, 500, 1000, 2000])),
+                                    bs=int(rng.integers(3, 16)),
+                                    bp=float(rng.choice([0.2, 0.3, 0.5, 0.7])))
+        else:
+            st.session_state.update(bn=int(rng.choice([100, 300, 1000])),
+                                    bf=int(rng.choice([3, 5, 10, 100000])),
+                                    bh=str(rng.choice(["mean", "blur", "black", "blue", "grey"])),
+                                    bg=str(rng.choice(["quickshift", "slic", "felzenszwalb"])))
+    col_a, col_b = st.columns(2)
+    with col_a:
+        st.subheader("Set A")
+        params_a = ui.method_controls(method, "a")
+    with col_b:
+        st.subheader("Set B")
+        params_b = ui.method_controls(method, "b", {"n_masks": 300, "num_samples": 300,
+                                                    "hide_color": "blue", "num_features": 5})
+    if ui.run_button("params", "Compare A and B"):
+        target, name, _ = ui.target_of(ctx)
+        st.caption(f"Explaining the top class: **{name}**")
+        for col, params, tag in ((col_a, params_a, "A"), (col_b, params_b, "B")):
+            with col:
+                expl = ui.run(ctx, method, params, target, f"Set {tag}")
+                if expl is not None:
+                    ui.show(expl, ctx.display, f"params-{tag}")

@@ -1,0 +1,445 @@
+"""Shared dashboard pieces: the sidebar, cached models and explanations, result views, URL state.
+
+Every page imports this module; no page repeats the sidebar. Computation lives in
+``xai_core``; this module only draws widgets, calls cached wrappers and shows figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import streamlit as st
+
+import xai_core as xc
+from xai_core.cache import ResultCache
+
+T = TypeVar("T")
+
+OFFLINE_MODEL = "efficientnet_lite0"
+UPLOAD = "upload your own…"
+_MODEL_LABELS = {
+    "efficientnet_lite0": "EfficientNet-Lite0 (offline)",
+    "resnet50": "ResNet50",
+    "xception": "Xception",
+}
+
+
+# --- models ------------------------------------------------------------------------
+
+
+def _env_list(name: str) -> list[str]:
+    return [p for p in os.environ.get(name, "").split(os.pathsep) if p]
+
+
+def model_choices() -> list[str]:
+    """The models offered: built-in names plus ``.keras`` files from the environment.
+
+    ``SALIENCY_LAB_EXTRA_MODELS`` adds model files (separated by ``os.pathsep``);
+    ``SALIENCY_LAB_MODELS`` replaces the whole list (used by the tests).
+    """
+    return _env_list("SALIENCY_LAB_MODELS") or [*xc.MODEL_NAMES, *_env_list("SALIENCY_LAB_EXTRA_MODELS")]
+
+
+def default_model() -> str:
+    return model_choices()[0] if os.environ.get("SALIENCY_LAB_MODELS") else OFFLINE_MODEL
+
+
+def model_label(name: str) -> str:
+    return _MODEL_LABELS.get(name, os.path.basename(name))
+
+
+@st.cache_resource(show_spinner="Loading the model (only the first time)…", max_entries=4)
+def load_model(name: str) -> tuple[xc.Classifier | None, str | None]:
+    """Load a model once per process; a failure is cached too, as its message."""
+    try:
+        return xc.load_classifier(name), None
+    except (xc.ModelLoadError, ValueError, OSError) as exc:
+        return None, str(exc)
+
+
+def get_model(name: str, *, where=st) -> xc.Classifier | None:
+    """The model, or ``None`` after telling the user why it is not available."""
+    clf, error = load_model(name)
+    if clf is None:
+        where.warning(f"**{model_label(name)} is not available.** {error}")
+    return clf
+
+
+# --- URL state ---------------------------------------------------------------------
+
+
+def _url_warn(message: str) -> None:
+    st.session_state["_url_warnings"] = [*st.session_state.get("_url_warnings", []), message]
+    _render_url_warnings()
+
+
+def _init(key: str, default: T, parse: Callable[[str], T]) -> None:
+    """Give widget ``key`` its first value: from the URL when valid, else ``default``."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(key)
+    value = default
+    if raw is not None:
+        try:
+            value = parse(raw)
+        except (ValueError, TypeError) as exc:
+            _url_warn(f"ignored `{key}={raw}` from the link ({exc}); using {default!r}")
+    st.session_state[key] = value
+
+
+def _publish(key: str, value: Any) -> None:
+    text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    if st.query_params.get(key) != text:
+        st.query_params[key] = text
+
+
+def _choice(options: Sequence[T]) -> Callable[[str], T]:
+    def parse(raw: str) -> T:
+        for opt in options:
+            if str(opt) == raw:
+                return opt
+        raise ValueError(f"not one of {', '.join(map(str, options))}")
+
+    return parse
+
+
+def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
+    def parse(raw: str):
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ValueError("not a whole number" if kind is int else "not a number") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def selectbox(label: str, options: Sequence[T], default: T, key: str, **kw) -> T:
+    """A selectbox whose value lives in the URL under ``key``."""
+    default = default if default in options else options[0]
+    _init(key, default, _choice(options))
+    if st.session_state[key] not in options:
+        st.session_state[key] = default
+    value = st.selectbox(label, options, key=key, **kw)
+    _publish(key, value)
+    return value
+
+
+def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **kw) -> list[T]:
+    parse_one = _choice(options)
+    _init(key, default, lambda raw: [parse_one(v) for v in raw.split(",") if v])
+    value = st.multiselect(label, options, key=key, **kw)
+    _publish(key, value)
+    return value
+
+
+def slider(label: str, low: float, high: float, default: float, key: str, **kw) -> Any:
+    kind = float if isinstance(default, float) else int
+    _init(key, default, _number(kind, low, high))
+    value = st.slider(label, low, high, key=key, **kw)
+    _publish(key, value)
+    return value
+
+
+def number(label: str, low: int, high: int, default: int, key: str, **kw) -> int:
+    _init(key, default, _number(int, low, high))
+    value = st.number_input(label, low, high, key=key, step=1, **kw)
+    _publish(key, value)
+    return int(value)
+
+
+def toggle(label: str, default: bool, key: str, **kw) -> bool:
+    _init(key, default, _choice([True, False]))
+    value = st.toggle(label, key=key, **kw)
+    _publish(key, value)
+    return value
+
+
+def show_url_warnings() -> None:
+    """Reserve the place where unusable link settings are listed (filled as they are found)."""
+    st.session_state["_url_slot"] = st.empty()
+    _render_url_warnings()
+
+
+def _render_url_warnings() -> None:
+    slot = st.session_state.get("_url_slot")
+    messages = st.session_state.get("_url_warnings")
+    if slot is None or not messages:
+        return
+    with slot.container():
+        st.warning("Some settings in this link could not be used:\n\n"
+                   + "\n".join(f"- {m}" for m in messages), icon="🔗")
+        if st.button("OK, hide this", key=f"url-warnings-ok-{len(messages)}"):
+            st.session_state.pop("_url_warnings", None)
+            st.rerun()
+
+
+# --- the shared sidebar ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Display:
+    """How maps are drawn: never a reason to recompute."""
+
+    colormap: str | None
+    alpha: float
+    levels: int
+    level_mode: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every page works on: the chosen model and image, seed and display options."""
+
+    clf: xc.Classifier
+    model_name: str
+    raw: np.ndarray  # uint8 (H, W, 3) as loaded
+    image: np.ndarray  # float32 (H, W, 3) at the model's input size
+    image_name: str
+    image_key: str
+    uploaded: bool
+    seed: int
+    display: Display
+
+    def probabilities(self) -> np.ndarray:
+        return cached_probabilities(self.model_name, self.image_key, _clf=self.clf, _image=self.image)
+
+
+def image_key(raw: np.ndarray, clf: xc.Classifier) -> str:
+    """Cache key of an image as a model sees it: content hash + input size."""
+    digest = hashlib.sha1(np.ascontiguousarray(raw).tobytes()).hexdigest()[:16]
+    return f"{digest}@{clf.input_size[0]}x{clf.input_size[1]}"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _sample(name: str) -> np.ndarray:
+    return xc.load_sample(name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_probabilities(model_name: str, image_key: str, *, _clf, _image) -> np.ndarray:
+    return _clf.predict(_image)[0]
+
+
+def _sidebar_image() -> tuple[np.ndarray, str, bool]:
+    names = xc.sample_names()
+    choice = selectbox("Image", [*names, UPLOAD], names[0], "img",
+                       help="Sample photos ship with the app; or upload a JPEG/PNG.")
+    if choice == UPLOAD:
+        st.caption("Uploads stay in your session and cannot travel in a shared link.")
+        up = st.file_uploader("Upload an image", type=None, key="upload")
+        if up is not None:
+            try:
+                return xc.load_image(up.getvalue()), up.name, True
+            except xc.ImageError as exc:
+                st.error(f"**{up.name}**: {exc}")
+        st.info("Showing the first sample until an image is uploaded.")
+        choice = names[0]
+    return _sample(choice), choice, False
+
+
+def sidebar() -> Context | None:
+    """Draw the shared sidebar and return the page context (``None`` if nothing can run)."""
+    st.session_state["_url_slot"] = None  # no page slot yet in this run
+    with st.sidebar:
+        st.header("Image & model")
+        raw, image_name, uploaded = _sidebar_image()
+        choices = model_choices()
+        name = selectbox("Model", choices, default_model(), "model", format_func=model_label)
+        clf = get_model(name, where=st)
+        if clf is None and name != OFFLINE_MODEL and OFFLINE_MODEL in choices:
+            st.info(f"Using {model_label(OFFLINE_MODEL)} instead: it works offline.")
+            name = OFFLINE_MODEL
+            clf = get_model(name, where=st)
+        seed = number("Seed", 0, 2**31 - 1, 0, "seed", help="Same seed, same map.")
+        st.header("Display")
+        cmap = selectbox("Colormap", ["auto", *xc.COLORMAPS], "auto", "cmap",
+                         help="auto: jet for RISE, RdBu (blue < 0 < red) for signed LIME maps")
+        alpha = slider("Overlay opacity", 0.0, 1.0, 0.5, "alpha", step=0.05)
+        levels = slider("Isoline levels", 2, 20, 8, "levels")
+        mode = selectbox("Isoline levels by", ["value", "quantile"], "value", "lvmode")
+    if clf is None:
+        st.error("No model could be loaded. Reinstall the requirements (see README).")
+        return None
+    image = clf.prepare(raw)
+    display = Display(None if cmap == "auto" else cmap, float(alpha), int(levels), mode)
+    ctx = Context(clf, name, raw, image, image_name, image_key(raw, clf), uploaded, seed, display)
+    st.session_state["_ctx"] = ctx
+    return ctx
+
+
+def context() -> Context | None:
+    """The context the app's sidebar made in this run (drawing the sidebar if none did)."""
+    ctx = st.session_state.get("_ctx")
+    return ctx if ctx is not None else sidebar()
+
+
+def page_intro(title: str, what: str, look_for: str) -> Context | None:
+    """Title, the link's unusable settings, the experiment's explanation; returns the context."""
+    ctx = context()
+    st.title(title)
+    show_url_warnings()
+    st.markdown(what)
+    st.caption(f"**What to look for:** {look_for}")
+    return ctx
+
+
+# --- explanations ------------------------------------------------------------------
+
+
+@st.cache_resource
+def explanation_cache() -> ResultCache[xc.Explanation]:
+    """Explanations of every session, shared by the whole process.
+
+    Keyed by (model, image hash, method, parameters, seed, target). A plain
+    ``st.cache_data`` cannot be used: it refuses the progress-bar updates made while
+    the explanation runs (CacheReplayClosureError).
+    """
+    return ResultCache(max_entries=128)
+
+
+def _progress_bar(label: str, unit: str) -> tuple[Callable[[int, int], None], Any]:
+    bar = st.progress(0.0, text=f"{label}: starting…")
+    t0 = time.perf_counter()
+
+    def update(done: int, total: int) -> None:
+        frac = min(done / max(total, 1), 1.0)
+        elapsed = time.perf_counter() - t0
+        left = elapsed / frac - elapsed if frac > 0 else 0.0
+        bar.progress(frac, text=f"{label}: {done}/{total} {unit} · about {left:.0f} s left")
+
+    return update, bar
+
+
+def run(ctx: Context, method: str, params: dict[str, Any], target: int,
+        label: str | None = None, *, clf: xc.Classifier | None = None,
+        model_name: str | None = None, image: np.ndarray | None = None,
+        image_key: str | None = None, image_name: str | None = None) -> xc.Explanation | None:
+    """Compute (or fetch from the cache) one explanation, with a progress bar.
+
+    Any error is shown on this result only; the page keeps working.
+    """
+    clf = clf or ctx.clf
+    model_name = model_name or ctx.model_name
+    image = ctx.image if image is None else image
+    key = (model_name, image_key or ctx.image_key, method, json.dumps(params, sort_keys=True),
+           ctx.seed, int(target))
+    cache = explanation_cache()
+    found = cache.get(key)
+    if found is not None:
+        return found
+    unit = "masks" if method == "rise" else "samples"
+    update, bar = _progress_bar(label or method.upper(), unit)
+    try:
+        expl = xc.explain(clf.predict, image, method, int(target), class_names=clf.class_names,
+                          params=params, seed=ctx.seed, progress=update, model_name=clf.name,
+                          image_name=image_name or ctx.image_name)
+    except ValueError as exc:
+        st.error(f"{label or method.upper()}: {exc}")
+        return None
+    except Exception as exc:  # a model failing inside predict must not take the page down
+        st.error(f"{label or method.upper()} failed: {type(exc).__name__}: {exc}")
+        return None
+    finally:
+        bar.empty()
+    expl.saliency.setflags(write=False)
+    cache.put(key, expl)
+    return expl
+
+
+def describe(expl: xc.Explanation) -> str:
+    return (f"**{expl.method.upper()}** · {expl.model} · class **{expl.target_label}** "
+            f"(p = {expl.probability:.3f}) · {expl.wall_s:.1f} s · seed {expl.params.get('seed')}")
+
+
+def show(expl: xc.Explanation, display: Display, key: str, *, compact: bool = True) -> None:
+    """The three faces of one map (heatmap, overlay, isolines), its settings and downloads."""
+    st.markdown(describe(expl))
+    cmap = display.colormap or xc.render.default_colormap(expl.saliency)
+    figs = [
+        ("heatmap", xc.heatmap_figure(expl.saliency, colormap=cmap, title="heatmap")),
+        ("overlay", xc.overlay_figure(expl.image, expl.saliency, colormap=cmap,
+                                      alpha=display.alpha, title="overlay")),
+        ("isolines", xc.isolines_figure(expl.image, expl.saliency, colormap=cmap,
+                                        n_levels=display.levels, mode=display.level_mode,
+                                        title="isolines")),
+    ]
+    cols = [st.container() for _ in figs] if compact else st.columns(3)
+    for col, (name, fig) in zip(cols, figs, strict=True):
+        fig.update_layout(height=300 if compact else 360)
+        col.plotly_chart(fig, key=f"{key}-{name}", config={"displaylogo": False})
+    with st.expander("Settings and downloads"):
+        st.json(expl.record(), expanded=False)
+        files = xc.export_bytes(expl, colormap=display.colormap, alpha=display.alpha,
+                                n_levels=display.levels)
+        for fname, data in files.items():
+            mime = {"png": "image/png", "json": "application/json"}.get(fname.rsplit(".", 1)[-1],
+                                                                          "application/octet-stream")
+            st.download_button(f"⬇ {fname}", data, file_name=fname, mime=mime,
+                               key=f"{key}-dl-{fname}", on_click="ignore")
+
+
+# --- method parameter controls -----------------------------------------------------
+
+
+def rise_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Widgets for RISE parameters; returns the parameter dict for :func:`xai_core.explain`."""
+    d = {**xc.DEFAULTS["rise"], **(defaults or {})}
+    return {
+        "n_masks": number("Masks (N)", 10, xc.rise.MAX_MASKS, d["n_masks"], f"{prefix}n",
+                          help="More masks: smoother, more stable map; time grows linearly."),
+        "mask_size": slider("Mask grid size (s)", 2, 32, d["mask_size"], f"{prefix}s",
+                            help="Small s finds large regions; large s finer detail."),
+        "keep_prob": slider("Keep probability (p)", 0.05, 0.95, float(d["keep_prob"]), f"{prefix}p",
+                            step=0.05),
+    }
+
+
+def lime_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Widgets for LIME parameters; returns the parameter dict for :func:`xai_core.explain`."""
+    d = {**xc.DEFAULTS["lime"], **(defaults or {})}
+    hide_options = ["mean", "blur", "black", "grey", "white", "blue", "red", "green"]
+    keep = number("Superpixels kept (num_features)", 1, 100000, d["num_features"], f"{prefix}f",
+                  help="Only the superpixels with the largest |weight| keep their colour.")
+    return {
+        "num_samples": number("Samples", 10, 20000, d["num_samples"], f"{prefix}n",
+                              help="Perturbed images the local linear model is fitted on."),
+        "num_features": keep,
+        "hide_color": selectbox("Hidden superpixels become", hide_options, d["hide_color"],
+                                f"{prefix}h"),
+        "segmentation": selectbox("Segmentation", ["quickshift", "slic", "felzenszwalb"],
+                                  d["segmentation"], f"{prefix}g"),
+        "positive_only": toggle("Positive evidence only", bool(d["positive_only"]), f"{prefix}pos"),
+    }
+
+
+def method_controls(method: str, prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    return rise_controls(prefix, defaults) if method == "rise" else lime_controls(prefix, defaults)
+
+
+def target_of(ctx: Context) -> tuple[int, str, float]:
+    """The model's top-1 class for the context image: (index, name, probability)."""
+    probs = ctx.probabilities()
+    i = int(np.argmax(probs))
+    return i, ctx.clf.class_names[i], float(probs[i])
+
+
+def run_button(page: str, label: str = "Run") -> bool:
+    """A run button that stays pressed (``run=1`` in the URL), so a shared link shows results."""
+    state = f"{page}-ran"
+    if state not in st.session_state:
+        st.session_state[state] = st.query_params.get("run") == page
+    if st.button(label, type="primary", key=f"{page}-run-button"):
+        st.session_state[state] = True
+    if st.session_state[state]:
+        _publish("run", page)
+    return bool(st.session_state[state])

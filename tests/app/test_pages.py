@@ -1,0 +1,138 @@
+"""Every dashboard page, run headless by Streamlit's AppTest on a tiny model file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGES = [
+    "pages/parameter_effect.py",
+    "pages/cross_class.py",
+    "pages/compare_models.py",
+    "pages/mask_size.py",
+    "pages/lime_vs_rise.py",
+]
+
+
+@pytest.fixture(scope="module")
+def stub_models(square_cnn, tmp_path_factory):
+    """Two copies of the tiny CNN as the only models the app offers."""
+    _, path = square_cnn
+    folder = tmp_path_factory.mktemp("app_models")
+    a, b = folder / "tiny_a.keras", folder / "tiny_b.keras"
+    shutil.copy(path, a)
+    shutil.copy(path, b)
+    old = os.environ.get("SALIENCY_LAB_MODELS")
+    os.environ["SALIENCY_LAB_MODELS"] = os.pathsep.join([str(a), str(b)])
+    yield a, b
+    if old is None:
+        os.environ.pop("SALIENCY_LAB_MODELS", None)
+    else:
+        os.environ["SALIENCY_LAB_MODELS"] = old
+
+
+@pytest.fixture(autouse=True)
+def _full_error_details():
+    """The served app hides stack traces from users; tests want to see them."""
+    from streamlit import config
+
+    old = config.get_option("client.showErrorDetails")
+    config.set_option("client.showErrorDetails", "full")
+    yield
+    config.set_option("client.showErrorDetails", old)
+
+
+def app(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def charts(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def test_home_shows_prediction_and_explains_in_one_click(stub_models):
+    at = app({"n": "1"})
+    at.run()
+    assert_clean(at)
+    assert at.dataframe, "the top-5 table is missing"
+    assert charts(at) == 0
+    at.button(key="home-run-button").click().run()
+    assert_clean(at)
+    assert charts(at) == 6  # RISE and LIME, three representations each
+    assert at.query_params["run"] in ("home", ["home"])
+    # changing a display option re-renders from the cache: no new computation
+    from pages import ui
+
+    cache = ui.explanation_cache()
+    misses = cache.misses
+    at.session_state["alpha"] = 0.8  # the sidebar slider's state
+    at.run()
+    assert_clean(at)
+    assert charts(at) == 6 and cache.misses == misses
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_experiment_page_runs(stub_models, page):
+    at = app()
+    at.switch_page(page).run()
+    assert_clean(at)
+    buttons = [b for b in at.button if b.key and b.key.endswith("-run-button")]
+    assert len(buttons) == 1
+    if page.endswith(("lime_vs_rise.py", "parameter_effect.py")):
+        for key in ("ln", "an", "bn"):
+            if key in at.session_state:
+                at.number_input(key=key).set_value(60)
+    buttons[0].click().run()
+    assert_clean(at)
+    assert charts(at) >= 6, f"{page}: expected two results of three figures"
+    assert len(at.get("download_button")) >= 2 * 5
+
+
+def test_model_comparison_shows_each_prediction(stub_models):
+    at = app()
+    at.switch_page("pages/compare_models.py").run()
+    at.button(key="models-run-button").click().run()
+    assert_clean(at)
+    labels = [m.label for m in at.metric]
+    assert labels == ["tiny_a.keras predicts", "tiny_b.keras predicts"]
+
+
+def test_shared_link_reproduces_the_view(stub_models):
+    at = app({"img": "coffee", "method": "rise", "sizes": "4,7", "n": "50", "run": "masks",
+              "seed": "3"})
+    at.switch_page("pages/mask_size.py").run()
+    assert_clean(at)
+    assert at.session_state["img"] == "coffee"
+    assert at.number_input(key="n").value == 50
+    assert charts(at) == 6  # the link opened with results, no click needed
+    assert any("seed 3" in m.value for m in at.markdown)
+
+
+def test_bad_link_values_fall_back_with_a_warning(stub_models):
+    at = app({"img": "nonexistent", "alpha": "7", "levels": "many", "n": "-4", "model": "vgg"})
+    at.switch_page("pages/mask_size.py").run()
+    assert_clean(at)
+    text = " ".join(w.value for w in at.warning)
+    for key in ("img=nonexistent", "alpha=7", "levels=many", "n=-4", "model=vgg"):
+        assert key in text
+    assert at.session_state["alpha"] == 0.5
+
+
+def test_upload_of_a_bad_file_says_why_and_keeps_working(stub_models):
+    at = app({"img": "upload your own…"})
+    at.run()
+    assert_clean(at)
+    assert any("until an image is uploaded" in i.value for i in at.info)
