@@ -277,8 +277,26 @@ def sidebar() -> Context | None:
     return ctx
 
 
+def _through_app() -> None:
+    """Make sure pages run through ``app.py``, never as Streamlit's legacy pages/ scripts.
+
+    A freshly started server treats the ``pages/`` folder as an old-style multipage app
+    until ``st.navigation`` has run once, so the first visitor to a shared link such as
+    ``/mask_size?...`` would run the page without ``app.py`` (no page setup, a wrong page
+    list). Leave that mode and rerun: ``app.py`` then serves the same URL.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def context() -> Context | None:
     """The context the app's sidebar made in this run (drawing the sidebar if none did)."""
+    _through_app()
     ctx = st.session_state.get("_ctx")
     return ctx if ctx is not None else sidebar()
 
@@ -408,18 +426,18 @@ def lime_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[s
     """Widgets for LIME parameters; returns the parameter dict for :func:`xai_core.explain`."""
     d = {**xc.DEFAULTS["lime"], **(defaults or {})}
     hide_options = ["mean", "blur", "black", "grey", "white", "blue", "red", "green"]
-    keep = number("Superpixels kept (num_features)", 1, 100000, d["num_features"], f"{prefix}f",
-                  help="Only the superpixels with the largest |weight| keep their colour.")
-    return {
-        "num_samples": number("Samples", 10, 20000, d["num_samples"], f"{prefix}n",
-                              help="Perturbed images the local linear model is fitted on."),
-        "num_features": keep,
-        "hide_color": selectbox("Hidden superpixels become", hide_options, d["hide_color"],
-                                f"{prefix}h"),
-        "segmentation": selectbox("Segmentation", ["quickshift", "slic", "felzenszwalb"],
-                                  d["segmentation"], f"{prefix}g"),
-        "positive_only": toggle("Positive evidence only", bool(d["positive_only"]), f"{prefix}pos"),
-    }
+    params = {"num_samples": number("Samples", 10, 20000, d["num_samples"], f"{prefix}n",
+                                    help="Perturbed images the local linear model is fitted on.")}
+    params["num_features"] = number(
+        "Superpixels kept (num_features)", 1, 100000, d["num_features"], f"{prefix}f",
+        help="Only the superpixels with the largest |weight| keep their colour.")
+    params["hide_color"] = selectbox("Hidden superpixels become", hide_options, d["hide_color"],
+                                     f"{prefix}h")
+    params["segmentation"] = selectbox("Segmentation", ["quickshift", "slic", "felzenszwalb"],
+                                       d["segmentation"], f"{prefix}g")
+    params["positive_only"] = toggle("Positive evidence only", bool(d["positive_only"]),
+                                     f"{prefix}pos")
+    return params
 
 
 def method_controls(method: str, prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:

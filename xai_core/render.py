@@ -814,6 +814,7 @@ def isolines_figure(
                 mode="markers",
                 marker=dict(
                     size=0,
+                    opacity=0,  # only the colour bar is wanted, not the two points
                     color=[lo, hi],
                     colorscale=_colormaps.colorscale(name),
                     cmin=lo,
