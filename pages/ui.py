@@ -283,7 +283,9 @@ def _through_app() -> None:
     A freshly started server treats the ``pages/`` folder as an old-style multipage app
     until ``st.navigation`` has run once, so the first visitor to a shared link such as
     ``/mask_size?...`` would run the page without ``app.py`` (no page setup, a wrong page
-    list). Leave that mode and rerun: ``app.py`` then serves the same URL.
+    list). Leave that mode and rerun: ``app.py`` then serves the same URL. (Streamlit's
+    AppTest re-enters that mode on every run; there a rerun would drop the click, so a
+    session that has already run carries on: the page draws the sidebar itself.)
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
@@ -291,7 +293,8 @@ def _through_app() -> None:
         return
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if "_ctx" not in st.session_state:  # a brand-new session: no click to lose by rerunning
+            st.rerun()
 
 
 def context() -> Context | None:

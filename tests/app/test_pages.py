@@ -136,3 +136,36 @@ def test_upload_of_a_bad_file_says_why_and_keeps_working(stub_models):
     at.run()
     assert_clean(at)
     assert any("until an image is uploaded" in i.value for i in at.info)
+
+
+def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models, monkeypatch,
+                                                                      tmp_path):
+    import socket
+
+    import keras.src.backend.config as kconfig
+
+    from pages import ui
+
+    monkeypatch.setattr(kconfig, "_KERAS_DIR", str(tmp_path))  # no cached weights
+
+    def no_network(*args, **kwargs):
+        raise OSError("network is unreachable (blocked by the test)")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    a, _ = stub_models
+    monkeypatch.setenv("SALIENCY_LAB_MODELS", os.pathsep.join([str(a), "resnet50"]))
+    ui.load_model.clear()
+    try:
+        at = app({"m1": "resnet50", "m2": str(a)})
+        at.switch_page("pages/compare_models.py").run()
+        assert not at.exception
+        text = " ".join(w.value for w in at.warning)
+        assert "ResNet50 is not available" in text and "resnet50_weights" in text
+        assert any("Available here: tiny_a.keras" in i.value for i in at.info)
+        at.button(key="models-run-button").click().run()
+        assert not at.exception
+        assert charts(at) == 3  # the available model is still explained
+    finally:
+        ui.load_model.clear()

@@ -142,10 +142,9 @@ def test_experiment_pages(server, browser, path, query, n_charts):
     page.close()
 
 
-def test_model_comparison_with_an_unavailable_model(server, browser):
+def test_model_comparison(server, browser):
     base, tiny = server
     page = browser.new_page(viewport={"width": 1400, "height": 2400})
-    # resnet50 weights cannot be downloaded in CI: the page must say so and carry on
     url = f"{base}/compare_models?m1=efficientnet_lite0&m2={tiny}&{small(method='rise', run='models')}"
     open_and_wait(page, url, 6, "compare_models")
     page.close()
