@@ -46,7 +46,8 @@ if ctx is not None:
                 target = int(probs.argmax())
                 st.metric(f"{ui.model_label(name)} predicts", clf.class_names[target],
                           f"confidence {probs[target]:.1%}", delta_color="off")
-                expl = ui.run(ctx, method, params, target, ui.model_label(name), clf=clf,
+                res = ui.run(ctx, method, params, target, ui.model_label(name), clf=clf,
                               model_name=name, image=image, image_key=key)
-                if expl is not None:
-                    ui.show(expl, ctx.display, f"models-{side}")
+                if res is not None:
+                    ui.show(res, ctx, f"models-{side}", label=ui.model_label(name))
+    ui.auc_summary()

@@ -35,9 +35,9 @@ if ctx is not None:
         elif ui.run_button("cross", "Explain these classes"):
             for col, t in zip(st.columns(len(targets)), targets, strict=True):
                 with col:
-                    expl = ui.run(ctx, method, params, t, names[t])
-                    if expl is not None:
-                        ui.show(expl, ctx.display, f"cross-{t}")
+                    res = ui.run(ctx, method, params, t, names[t])
+                    if res is not None:
+                        ui.show(res, ctx, f"cross-{t}", label=f"{method.upper()} {names[t]}")
     else:
         samples = ui.xc.sample_names()
         chosen = ui.multiselect("Images", samples, samples[:3], "images", max_selections=4)
@@ -51,7 +51,8 @@ if ctx is not None:
                     key = ui.image_key(raw, ctx.clf)
                     probs = ui.cached_probabilities(ctx.model_name, key, _clf=ctx.clf, _image=image)
                     target = int(probs.argmax())
-                    expl = ui.run(ctx, method, params, target, f"{name}: {names[target]}",
+                    res = ui.run(ctx, method, params, target, f"{name}: {names[target]}",
                                   image=image, image_key=key, image_name=name)
-                    if expl is not None:
-                        ui.show(expl, ctx.display, f"cross-img-{name}")
+                    if res is not None:
+                        ui.show(res, ctx, f"cross-img-{name}", label=f"{method.upper()} {name}")
+    ui.auc_summary()

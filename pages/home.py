@@ -38,6 +38,7 @@ if ctx is not None:
         cols = st.columns(2)
         for col, method in zip(cols, ("rise", "lime"), strict=True):
             with col:
-                expl = ui.run(ctx, method, dict(ui.xc.DEFAULTS[method]), target)
-                if expl is not None:
-                    ui.show(expl, ctx.display, f"home-{method}")
+                res = ui.run(ctx, method, dict(ui.xc.DEFAULTS[method]), target)
+                if res is not None:
+                    ui.show(res, ctx, f"home-{method}")
+    ui.auc_summary()

@@ -24,6 +24,7 @@ if ctx is not None:
         st.caption(f"Explaining the top class: **{name}**")
         for col, method, params in ((c1, "lime", lime), (c2, "rise", rise)):
             with col:
-                expl = ui.run(ctx, method, params, target)
-                if expl is not None:
-                    ui.show(expl, ctx.display, f"versus-{method}")
+                res = ui.run(ctx, method, params, target)
+                if res is not None:
+                    ui.show(res, ctx, f"versus-{method}")
+    ui.auc_summary()

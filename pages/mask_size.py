@@ -26,7 +26,8 @@ if ctx is not None:
         st.caption(f"Explaining the top class: **{name}**")
         for col, s in zip(st.columns(len(sizes)), sorted(sizes), strict=True):
             with col:
-                expl = ui.run(ctx, "rise", {"n_masks": n_masks, "mask_size": s, "keep_prob": keep},
+                res = ui.run(ctx, "rise", {"n_masks": n_masks, "mask_size": s, "keep_prob": keep},
                               target, f"s = {s}")
-                if expl is not None:
-                    ui.show(expl, ctx.display, f"masks-{s}")
+                if res is not None:
+                    ui.show(res, ctx, f"masks-{s}", label=f"RISE s={s}")
+    ui.auc_summary()

@@ -41,6 +41,7 @@ if ctx is not None:
         st.caption(f"Explaining the top class: **{name}**")
         for col, params, tag in ((col_a, params_a, "A"), (col_b, params_b, "B")):
             with col:
-                expl = ui.run(ctx, method, params, target, f"Set {tag}")
-                if expl is not None:
-                    ui.show(expl, ctx.display, f"params-{tag}")
+                res = ui.run(ctx, method, params, target, f"Set {tag}")
+                if res is not None:
+                    ui.show(res, ctx, f"params-{tag}", label=f"{method.upper()} set {tag}")
+    ui.auc_summary()

@@ -194,6 +194,7 @@ class Display:
     alpha: float
     levels: int
     level_mode: str
+    metrics: bool = False
 
 
 @dataclass(frozen=True)
@@ -267,11 +268,17 @@ def sidebar() -> Context | None:
         alpha = slider("Overlay opacity", 0.0, 1.0, 0.5, "alpha", step=0.05)
         levels = slider("Isoline levels", 2, 20, 8, "levels")
         mode = selectbox("Isoline levels by", ["value", "quantile"], "value", "lvmode")
+        st.header("Faithfulness")
+        metrics = toggle("Deletion / insertion curves", False, "metrics",
+                         help="Delete (or insert) the most salient pixels first and watch the "
+                              "probability: a faithful map makes it fall fast (low deletion AUC) "
+                              "and rise fast (high insertion AUC). Compared with a random and a "
+                              "centred map. Costs about 300 extra model calls per map.")
     if clf is None:
         st.error("No model could be loaded. Reinstall the requirements (see README).")
         return None
     image = clf.prepare(raw)
-    display = Display(None if cmap == "auto" else cmap, float(alpha), int(levels), mode)
+    display = Display(None if cmap == "auto" else cmap, float(alpha), int(levels), mode, metrics)
     ctx = Context(clf, name, raw, image, image_name, image_key(raw, clf), uploaded, seed, display)
     st.session_state["_ctx"] = ctx
     return ctx
@@ -295,6 +302,7 @@ def _through_app() -> None:
         PagesManager.uses_pages_directory = False
         if "_ctx" not in st.session_state:  # a brand-new session: no click to lose by rerunning
             st.rerun()
+        st.session_state["_ctx"] = None  # app.py did not run: the stored context is stale
 
 
 def context() -> Context | None:
@@ -307,6 +315,7 @@ def context() -> Context | None:
 def page_intro(title: str, what: str, look_for: str) -> Context | None:
     """Title, the link's unusable settings, the experiment's explanation; returns the context."""
     ctx = context()
+    st.session_state["_auc_rows"] = []
     st.title(title)
     show_url_warnings()
     st.markdown(what)
@@ -315,6 +324,15 @@ def page_intro(title: str, what: str, look_for: str) -> Context | None:
 
 
 # --- explanations ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """An explanation with what is needed to score it: the model and the image's cache key."""
+
+    expl: xc.Explanation
+    clf: xc.Classifier
+    image_key: str
 
 
 @st.cache_resource
@@ -344,7 +362,7 @@ def _progress_bar(label: str, unit: str) -> tuple[Callable[[int, int], None], An
 def run(ctx: Context, method: str, params: dict[str, Any], target: int,
         label: str | None = None, *, clf: xc.Classifier | None = None,
         model_name: str | None = None, image: np.ndarray | None = None,
-        image_key: str | None = None, image_name: str | None = None) -> xc.Explanation | None:
+        image_key: str | None = None, image_name: str | None = None) -> Result | None:
     """Compute (or fetch from the cache) one explanation, with a progress bar.
 
     Any error is shown on this result only; the page keeps working.
@@ -352,12 +370,12 @@ def run(ctx: Context, method: str, params: dict[str, Any], target: int,
     clf = clf or ctx.clf
     model_name = model_name or ctx.model_name
     image = ctx.image if image is None else image
-    key = (model_name, image_key or ctx.image_key, method, json.dumps(params, sort_keys=True),
-           ctx.seed, int(target))
+    image_key = image_key or ctx.image_key
+    key = (model_name, image_key, method, json.dumps(params, sort_keys=True), ctx.seed, int(target))
     cache = explanation_cache()
     found = cache.get(key)
     if found is not None:
-        return found
+        return Result(found, clf, image_key)
     unit = "masks" if method == "rise" else "samples"
     update, bar = _progress_bar(label or method.upper(), unit)
     try:
@@ -374,7 +392,7 @@ def run(ctx: Context, method: str, params: dict[str, Any], target: int,
         bar.empty()
     expl.saliency.setflags(write=False)
     cache.put(key, expl)
-    return expl
+    return Result(expl, clf, image_key)
 
 
 def describe(expl: xc.Explanation) -> str:
@@ -382,8 +400,50 @@ def describe(expl: xc.Explanation) -> str:
             f"(p = {expl.probability:.3f}) · {expl.wall_s:.1f} s · seed {expl.params.get('seed')}")
 
 
-def show(expl: xc.Explanation, display: Display, key: str, *, compact: bool = True) -> None:
-    """The three faces of one map (heatmap, overlay, isolines), its settings and downloads."""
+METRIC_STEPS = 50
+
+
+def _scored(label: str, key: tuple, compute: Callable[[Callable[[int, int], None]], Any]) -> Any:
+    """Fetch ``key`` from the shared cache or compute it with a progress bar."""
+    cache = explanation_cache()
+    found = cache.get(key)
+    if found is not None:
+        return found
+    update, bar = _progress_bar(label, "model calls")
+    try:
+        value = compute(update)
+    except Exception as exc:  # a failing model must not take the page down
+        st.error(f"{label} failed: {type(exc).__name__}: {exc}")
+        return None
+    finally:
+        bar.empty()
+    cache.put(key, value)
+    return value
+
+
+def curves(res: Result, seed: int) -> dict[str, dict[str, Any]] | None:
+    """Deletion/insertion curves of the map and of the baselines (each cached)."""
+    e = res.expl
+    own = _scored("Deletion / insertion", (
+        "curves", e.model, res.image_key, e.method, json.dumps(e.params, sort_keys=True), e.target),
+        lambda p: xc.faithfulness(res.clf.predict, e.image, {e.method.upper(): e.saliency},
+                                  e.target, steps=METRIC_STEPS, seed=seed,
+                                  with_baselines=False, progress=p))
+    base = _scored("Baselines", ("baselines", e.model, res.image_key, e.target, seed),
+                   lambda p: xc.faithfulness(res.clf.predict, e.image, {}, e.target,
+                                             steps=METRIC_STEPS, seed=seed, progress=p))
+    if own is None or base is None:
+        return None
+    return {**own, **base}
+
+
+def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> None:
+    """The three faces of one map (heatmap, overlay, isolines), its settings and downloads.
+
+    With the sidebar's faithfulness toggle on, also its deletion and insertion curves,
+    and a row for the page's AUC table (see :func:`auc_summary`).
+    """
+    expl, display = res.expl, ctx.display
     st.markdown(describe(expl))
     cmap = display.colormap or xc.render.default_colormap(expl.saliency)
     figs = [
@@ -394,10 +454,24 @@ def show(expl: xc.Explanation, display: Display, key: str, *, compact: bool = Tr
                                         n_levels=display.levels, mode=display.level_mode,
                                         title="isolines")),
     ]
-    cols = [st.container() for _ in figs] if compact else st.columns(3)
-    for col, (name, fig) in zip(cols, figs, strict=True):
-        fig.update_layout(height=300 if compact else 360)
-        col.plotly_chart(fig, key=f"{key}-{name}", config={"displaylogo": False})
+    for name, fig in figs:
+        fig.update_layout(height=300)
+        st.plotly_chart(fig, key=f"{key}-{name}", config={"displaylogo": False})
+    if display.metrics:
+        results = curves(res, ctx.seed)
+        if results is not None:
+            own = results[expl.method.upper()]
+            st.plotly_chart(
+                xc.curves_figure([(expl.method.upper(), own["deletion"]),
+                                  (expl.method.upper(), own["insertion"])],
+                                 title="deletion (solid) and insertion (dashed)"),
+                key=f"{key}-curves", config={"displaylogo": False})
+            rows = st.session_state.get("_auc_rows", [])
+            where = f"{expl.model}, {expl.image_name}, {expl.target_label}"
+            new = [{"map": label or expl.method.upper(), "for": where, **_aucs(own)}]
+            new += [{"map": name, "for": where, **_aucs(c)} for name, c in results.items()
+                    if name.endswith("baseline")]
+            st.session_state["_auc_rows"] = rows + [r for r in new if r not in rows]
     with st.expander("Settings and downloads"):
         st.json(expl.record(), expanded=False)
         files = xc.export_bytes(expl, colormap=display.colormap, alpha=display.alpha,
@@ -407,6 +481,23 @@ def show(expl: xc.Explanation, display: Display, key: str, *, compact: bool = Tr
                                                                           "application/octet-stream")
             st.download_button(f"⬇ {fname}", data, file_name=fname, mime=mime,
                                key=f"{key}-dl-{fname}", on_click="ignore")
+
+
+def _aucs(c: dict[str, Any]) -> dict[str, float]:
+    return {"deletion AUC ↓": round(c["deletion"].auc, 3),
+            "insertion AUC ↑": round(c["insertion"].auc, 3)}
+
+
+def auc_summary() -> None:
+    """The page's table of AUCs: every map shown, and the baselines it should beat."""
+    rows = st.session_state.get("_auc_rows")
+    if not rows:
+        return
+    st.subheader("Faithfulness")
+    st.caption(f"Deletion and insertion over {METRIC_STEPS} steps (RISE paper protocol: "
+               "black for deletion, blurred image for insertion). A map that does not beat "
+               "the random and centred baselines is not explaining the model.")
+    st.dataframe(rows, hide_index=True)
 
 
 # --- method parameter controls -----------------------------------------------------

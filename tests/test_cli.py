@@ -112,3 +112,19 @@ def test_seed_flags_are_translated(tmp_path):
     assert args == [str(tmp_path / "b.png"), "--model", "resnet50", "--display", "grid",
                     "--seed", "3"]
     assert translate(["--test_image_path", "cat.jpg"]) == ["cat.jpg"]
+
+
+def test_metrics_flag_adds_aucs_that_beat_the_random_baseline(square_cnn, tmp_path):
+    _, model_path = square_cnn
+    img = square_png(tmp_path / "sq.png", (4, 20))
+    out = tmp_path / "out"
+    assert main([str(img), "--model", str(model_path), "--n-masks", "1000", "--mask-size", "8",
+                 "--target", "1", "--metrics", "--metrics-steps", "16", "--out", str(out),
+                 "--quiet"]) == 0
+    rec = json.loads((out / "sq_square_cnn_rise.json").read_text())
+    m = rec["metrics"]
+    assert m["steps"] == 16 and set(m["baselines"]) == {"random baseline", "center baseline"}
+    assert 0.0 <= m["deletion_auc"] <= 1.0 and 0.0 <= m["insertion_auc"] <= 1.0
+    # deleting the square first kills the score at once; deleting at random does not
+    assert m["deletion_auc"] < m["baselines"]["random baseline"]["deletion_auc"]
+    assert m["deletion_auc"] < m["baselines"]["center baseline"]["deletion_auc"]

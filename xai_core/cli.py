@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from xai_core.errors import ImageError, ModelLoadError
@@ -83,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--colormap", default=None, help="jet, viridis, inferno, magma, gray, RdBu")
     g.add_argument("--alpha", type=float, default=0.5, help="overlay opacity in [0, 1]")
     g.add_argument("--levels", type=int, default=8, help="number of isoline levels")
+    g = p.add_argument_group("faithfulness")
+    g.add_argument("--metrics", action="store_true",
+                   help="add deletion/insertion AUCs (and the random and centre baselines') "
+                        "to the JSON record")
+    g.add_argument("--metrics-steps", type=int, default=100,
+                   help="steps of the deletion/insertion curves (default 100)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -118,7 +125,7 @@ def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not args.inputs and not args.sample:
         raise UsageError("give at least one image file, folder, or --sample NAME")
-    from xai_core.explain import export_bytes, resolve_target
+    from xai_core.explain import export_bytes, faithfulness_of, resolve_target
     from xai_core.images import load_image, load_sample
     from xai_core.lime_explainer import explain_lime  # noqa: F401  (import errors early)
     from xai_core.models import load_classifier
@@ -162,6 +169,11 @@ def run(argv: list[str] | None = None) -> int:
             expl = explain(clf.predict, image, method, target, class_names=clf.class_names,
                            params=params[method], seed=args.seed, batch_size=args.batch_size,
                            progress=bar, model_name=clf.name, image_name=str(name))
+            if args.metrics:
+                bar = None if args.quiet else ProgressBar("AUC")
+                scores = faithfulness_of(expl, clf.predict, steps=args.metrics_steps,
+                                         batch_size=args.batch_size, progress=bar)
+                expl = replace(expl, extra={**expl.extra, "metrics": scores})
             files = export_bytes(expl, display=args.display, colormap=args.colormap,
                                  alpha=args.alpha, n_levels=args.levels)
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,6 +200,8 @@ def _check_params(methods: list[str], params: dict, args: argparse.Namespace) ->
         raise UsageError(f"--seed must be 0 or more; got {args.seed}")
     if args.levels < 1:
         raise UsageError(f"--levels must be at least 1; got {args.levels}")
+    if not 1 <= args.metrics_steps <= 1000:
+        raise UsageError(f"--metrics-steps must be between 1 and 1000; got {args.metrics_steps}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -200,6 +200,36 @@ def explain(
                        int(target), class_names[target], probability, used, wall, extra)
 
 
+def faithfulness_of(
+    expl: Explanation,
+    predict: Callable[[np.ndarray], np.ndarray],
+    *,
+    steps: int = 100,
+    batch_size: int = 32,
+    baselines: bool = True,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Deletion and insertion AUCs of an explanation (and of the baselines), for its record.
+
+    Returns ``{"deletion_auc", "insertion_auc", "steps", "baselines": {name: {...}}}``,
+    following the RISE paper's protocol (see :mod:`xai_core.metrics`).
+    """
+    from xai_core.metrics import faithfulness
+
+    results = faithfulness(predict, expl.image, {expl.method: expl.saliency}, expl.target,
+                           steps=steps, batch_size=batch_size, seed=int(expl.params.get("seed", 0)),
+                           with_baselines=baselines, progress=progress)
+    own = results.pop(expl.method)
+    return {
+        "deletion_auc": round(own["deletion"].auc, 4),
+        "insertion_auc": round(own["insertion"].auc, 4),
+        "steps": steps,
+        "baselines": {name: {"deletion_auc": round(c["deletion"].auc, 4),
+                             "insertion_auc": round(c["insertion"].auc, 4)}
+                      for name, c in results.items()},
+    }
+
+
 def export_bytes(
     expl: Explanation,
     *,

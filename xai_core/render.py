@@ -46,6 +46,7 @@ __all__ = [
     "colormap_lut",
     "compute_contours",
     "contour_levels",
+    "curves_figure",
     "default_colormap",
     "grid_figure",
     "grid_image",
@@ -926,5 +927,36 @@ def grid_figure(
         margin=dict(l=10, r=40, t=80 if title else 40, b=10),
         plot_bgcolor="white",
         showlegend=False,
+    )
+    return fig
+
+
+def curves_figure(curves: Sequence[tuple[str, object]], title: str | None = None) -> go.Figure:
+    """Deletion / insertion curves as one Plotly line chart.
+
+    Parameters
+    ----------
+    curves : sequence of (str, CausalCurve)
+        Label and curve (anything with ``kind``, ``fractions``, ``scores`` and ``auc``).
+        Deletion curves are drawn solid, insertion curves dashed; the legend shows each
+        area under the curve.
+    """
+    if len(curves) == 0:
+        raise ValueError("curves_figure needs at least one curve")
+    fig = go.Figure()
+    for label, c in curves:
+        fig.add_trace(go.Scatter(
+            x=np.asarray(c.fractions), y=np.asarray(c.scores), mode="lines",
+            name=f"{label} {c.kind} (AUC {c.auc:.3f})",
+            line=dict(dash="solid" if c.kind == "deletion" else "dash"),
+            hovertemplate="%{x:.0%} of pixels: p = %{y:.3f}<extra></extra>",
+        ))
+    fig.update_layout(
+        title=dict(text=title) if title else None,
+        xaxis=dict(title="fraction of pixels deleted / inserted", range=[0, 1], tickformat=".0%"),
+        yaxis=dict(title="probability of the class", rangemode="tozero"),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        legend=dict(orientation="h", y=-0.25),
+        height=320,
     )
     return fig

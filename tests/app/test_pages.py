@@ -169,3 +169,18 @@ def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models,
         assert charts(at) == 3  # the available model is still explained
     finally:
         ui.load_model.clear()
+
+
+def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
+    at = app({"run": "versus", "metrics": "True", "ln": "60", "rn": "200"})
+    at.switch_page("pages/lime_vs_rise.py").run()
+    assert_clean(at)
+    assert charts(at) == 8  # 2 x (three faces + one curves figure)
+    table = at.dataframe[-1].value
+    assert list(table["map"]) == ["LIME", "random baseline", "center baseline", "RISE"]
+    assert table["deletion AUC ↓"].between(0, 1).all()
+    assert table["insertion AUC ↑"].between(0, 1).all()
+    # turning the toggle off hides them without recomputing the maps
+    at.toggle(key="metrics").set_value(False).run()
+    assert_clean(at)
+    assert charts(at) == 6

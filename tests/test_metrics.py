@@ -1,0 +1,155 @@
+"""Deletion / insertion / pointing game on analytic models with answers known in advance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import REGION, region_mask
+from xai_core.metrics import (
+    auc_table,
+    center_saliency,
+    deletion_curve,
+    faithfulness,
+    insertion_curve,
+    pointing_game,
+    random_saliency,
+    saliency_order,
+    substrate_image,
+)
+
+
+def mean_model(x: np.ndarray) -> np.ndarray:
+    """Score = mean brightness in [0, 1]; class 0 is the rest."""
+    s = np.asarray(x, np.float64).mean(axis=(1, 2, 3)) / 255.0
+    return np.stack([1 - s, s], axis=1)
+
+
+@pytest.fixture()
+def half_bright() -> np.ndarray:
+    img = np.zeros((64, 64, 3), np.float32)
+    img[:, :32] = 255.0  # left half white: mean score 0.5
+    return img
+
+
+def test_deletion_auc_follows_the_order_on_a_mean_model(half_bright):
+    good = half_bright[..., 0]  # saliency = brightness: white pixels go first
+    curve = deletion_curve(mean_model, half_bright, good, 1, steps=64)
+    # the score falls linearly from 0.5 to 0 over the first half, then stays 0
+    assert curve.fractions[0] == 0 and curve.fractions[-1] == 1 and len(curve.scores) == 65
+    assert curve.scores[0] == pytest.approx(0.5) and curve.scores[32] == pytest.approx(0.0)
+    assert curve.auc == pytest.approx(0.125, abs=1e-9)
+    bad = deletion_curve(mean_model, half_bright, 255.0 - good, 1, steps=64)
+    assert bad.auc == pytest.approx(0.375, abs=1e-9)  # flat at 0.5, then down
+
+
+def test_insertion_auc_follows_the_order_on_a_mean_model(half_bright):
+    good = half_bright[..., 0]
+    curve = insertion_curve(mean_model, half_bright, good, 1, steps=64, substrate="black")
+    assert curve.scores[0] == pytest.approx(0.0) and curve.scores[-1] == pytest.approx(0.5)
+    assert curve.auc == pytest.approx(0.375, abs=1e-9)
+    bad = insertion_curve(mean_model, half_bright, -good, 1, steps=64, substrate="black")
+    assert bad.auc == pytest.approx(0.125, abs=1e-9)
+
+
+def collapse_model(x: np.ndarray) -> np.ndarray:
+    """Score 1 while every pixel of REGION is intact (bright), 0 once any is gone."""
+    intact = (np.asarray(x)[:, REGION[0], REGION[1], :] > 150).all(axis=(1, 2, 3))
+    s = intact.astype(np.float64)
+    return np.stack([1 - s, s], axis=1)
+
+
+def test_perfect_map_beats_the_baselines_on_a_collapse_model(bright_image):
+    perfect = region_mask().astype(np.float32)
+    rand = random_saliency((64, 64), seed=1)
+    ins_perfect = insertion_curve(collapse_model, bright_image, perfect, 1, steps=64,
+                                  substrate="black")
+    ins_random = insertion_curve(collapse_model, bright_image, rand, 1, steps=64,
+                                 substrate="black")
+    # region = 256 px = 4 steps: the score is 1 from step 4 on
+    assert ins_perfect.auc == pytest.approx((60 + 0.5) / 64, abs=1e-9)
+    assert ins_random.auc < 0.2 < ins_perfect.auc
+    results = faithfulness(collapse_model, bright_image, {"perfect": perfect}, 1, steps=32,
+                           insertion_substrate="black")
+    assert set(results) == {"perfect", "random baseline", "center baseline"}
+    table = {r["map"]: r for r in auc_table(results)}
+    assert table["perfect"]["insertion_auc"] > table["random baseline"]["insertion_auc"]
+    assert table["perfect"]["insertion_auc"] > table["center baseline"]["insertion_auc"]
+    assert table["perfect"]["deletion_auc"] <= table["random baseline"]["deletion_auc"]
+    assert table["perfect"]["deletion_auc"] < table["center baseline"]["deletion_auc"]
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, 100])
+def test_batching_does_not_change_the_curve(half_bright, batch_size):
+    sal = random_saliency((64, 64), seed=3)
+    ref = deletion_curve(mean_model, half_bright, sal, 1, steps=20, batch_size=32)
+    got = deletion_curve(mean_model, half_bright, sal, 1, steps=20, batch_size=batch_size)
+    np.testing.assert_allclose(got.scores, ref.scores)
+
+
+def test_ties_are_broken_by_the_seed_not_by_position(half_bright):
+    flat = np.zeros((64, 64), np.float32)
+    a = deletion_curve(mean_model, half_bright, flat, 1, steps=16, seed=0)
+    b = deletion_curve(mean_model, half_bright, flat, 1, steps=16, seed=0)
+    c = deletion_curve(mean_model, half_bright, flat, 1, steps=16, seed=1)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert not np.array_equal(a.scores, c.scores)
+    # in random order, white and black pixels go at the same rate: the score falls linearly
+    # from 0.5 to 0 (raster order would delete the white left half first: AUC 0.125)
+    assert a.auc == pytest.approx(0.25, abs=0.02)
+    order = saliency_order(flat, seed=0)
+    assert not np.array_equal(order[:100], np.arange(100))
+
+
+def test_substrates(half_bright):
+    assert substrate_image(half_bright, "black").max() == 0
+    blur = substrate_image(half_bright, "blur")
+    assert blur.shape == half_bright.shape and 0 < blur[:, 30:34].mean() < 255
+    assert blur[:, :20].mean() > 250 and blur[:, 44:].mean() < 5
+    mean = substrate_image(half_bright, "mean")
+    np.testing.assert_allclose(mean, 127.5)
+    with pytest.raises(ValueError, match="substrate"):
+        substrate_image(half_bright, "purple")
+    with pytest.raises(ValueError, match="shape"):
+        substrate_image(half_bright, np.zeros((8, 8, 3), np.float32))
+
+
+def test_pointing_game_hits_misses_and_tolerance():
+    region = np.zeros((64, 64), bool)
+    region[20:30, 20:30] = True
+    sal = np.zeros((64, 64))
+    sal[25, 25] = 1
+    assert pointing_game(sal, region)
+    sal = np.zeros((64, 64))
+    sal[25, 40] = 1  # 11 px right of the region
+    assert pointing_game(sal, region, tolerance=15)
+    assert not pointing_game(sal, region, tolerance=5)
+    sal = np.zeros((64, 64))
+    sal[60, 60] = 1
+    assert not pointing_game(sal, region)
+    assert not pointing_game(np.ones((64, 64)), region)  # a flat map cannot score by luck
+    with pytest.raises(ValueError, match="empty"):
+        pointing_game(sal, np.zeros((64, 64), bool))
+    with pytest.raises(ValueError, match="shape"):
+        pointing_game(sal, region[:10])
+
+
+def test_baselines():
+    c = center_saliency((40, 60))
+    assert c.shape == (40, 60) and c.dtype == np.float32
+    r, col = np.unravel_index(c.argmax(), c.shape)
+    assert abs(r - 19.5) <= 1 and abs(col - 29.5) <= 1
+    rnd = random_saliency((40, 60), seed=2)
+    np.testing.assert_array_equal(rnd, random_saliency((40, 60), seed=2))
+
+
+def test_bad_input(half_bright):
+    sal = np.zeros((64, 64))
+    with pytest.raises(ValueError, match="size"):
+        deletion_curve(mean_model, half_bright, sal[:10], 1)
+    with pytest.raises(ValueError, match="steps"):
+        deletion_curve(mean_model, half_bright, sal, 1, steps=0)
+    with pytest.raises(ValueError, match="target"):
+        deletion_curve(mean_model, half_bright, sal, 5, steps=4)
+    with pytest.raises(ValueError, match="NaN"):
+        deletion_curve(mean_model, half_bright, sal + np.nan, 1)
