@@ -231,6 +231,15 @@ def cached_probabilities(model_name: str, image_key: str, *, _clf, _image) -> np
     return _clf.predict(_image)[0]
 
 
+#: Uploads are downscaled to this longer side: models need a few hundred pixels at most.
+UPLOAD_MAX_SIDE = 1024
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading the image…")
+def _decode_upload(data: bytes) -> np.ndarray:
+    return xc.load_image(data, max_side=UPLOAD_MAX_SIDE)
+
+
 def _sidebar_image() -> tuple[np.ndarray, str, bool]:
     names = xc.sample_names()
     choice = selectbox("Image", [*names, UPLOAD], names[0], "img",
@@ -240,7 +249,7 @@ def _sidebar_image() -> tuple[np.ndarray, str, bool]:
         up = st.file_uploader("Upload an image", type=None, key="upload")
         if up is not None:
             try:
-                return xc.load_image(up.getvalue()), up.name, True
+                return _decode_upload(up.getvalue()), up.name, True
             except xc.ImageError as exc:
                 st.error(f"**{up.name}**: {exc}")
         st.info("Showing the first sample until an image is uploaded.")

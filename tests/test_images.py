@@ -161,3 +161,18 @@ def test_sample_images_load_offline():
     assert load_sample("camera").shape[2] == 3  # grey photo made RGB
     with pytest.raises(ImageError, match="unknown sample"):
         load_sample("no-such-picture")
+
+
+def test_huge_photo_is_downscaled_not_refused():
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    big = np.asarray(Image.fromarray(small).resize((6000, 4000), Image.NEAREST))
+    data = encode(Image.fromarray(big), "JPEG", quality=80)
+    out = load_image(data, max_side=1024)
+    assert out.shape == (683, 1024, 3)
+    assert abs(float(out.mean()) - float(small.mean())) < 6  # the same picture, smaller
+    assert load_image(data).shape == (4000, 6000, 3)  # untouched without max_side
+    png = encode(Image.fromarray(big[:2000, :3000]), "PNG")
+    assert load_image(png, max_side=300).shape == (200, 300, 3)
+    with pytest.raises(ValueError, match="max_side"):
+        load_image(png, max_side=0)

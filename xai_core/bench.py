@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m xai_core.bench rise|lime [options]``.
+"""Benchmarks: ``python -m xai_core.bench rise|lime|metrics [options]``.
 
 Each section prints one JSON object per line. This machine's speed drifts from second
 to second, so speed is reported as in-run ratios: ``overhead`` = the explainer's wall
@@ -119,6 +119,35 @@ def bench_lime(args: argparse.Namespace) -> None:
                "segments": result.num_segments, "batch_size": args.batch_size, **stats})
 
 
+def bench_metrics(args: argparse.Namespace) -> None:
+    """Deletion / insertion AUCs of RISE, LIME and the baselines on the sample photos."""
+    from xai_core import DEFAULTS, explain, faithfulness, load_classifier, load_sample
+
+    clf = load_classifier(args.model)
+    rows = []
+    for name in args.images:
+        img = clf.prepare(load_sample(name))
+        target = int(np.argmax(clf.predict(img)[0]))
+        maps = {}
+        for method in ("rise", "lime"):
+            maps[method.upper()] = explain(clf.predict, img, method, target,
+                                           class_names=clf.class_names,
+                                           params=dict(DEFAULTS[method]), seed=args.seed).saliency
+        results = faithfulness(clf.predict, img, maps, target, steps=args.steps, seed=args.seed)
+        for map_name, curves in results.items():
+            row = {"section": "metrics", "model": clf.name, "image": name,
+                   "class": clf.class_names[target], "map": map_name, "steps": args.steps,
+                   "deletion_auc": round(curves["deletion"].auc, 4),
+                   "insertion_auc": round(curves["insertion"].auc, 4)}
+            rows.append(row)
+            _emit(row)
+    print("\n| image | class | map | deletion AUC (lower is better) | insertion AUC (higher is better) |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['image']} | {r['class']} | {r['map']} | {r['deletion_auc']:.3f} | "
+              f"{r['insertion_auc']:.3f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xai_core.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--num-samples", type=int, nargs="+", default=[300, 1000])
     p.add_argument("--segmentation", default="quickshift")
     p.set_defaults(func=bench_lime)
+    p = sub.add_parser("metrics", help="deletion/insertion AUCs of RISE, LIME and the baselines")
+    p.add_argument("--model", default="efficientnet_lite0")
+    p.add_argument("--images", nargs="+", default=["chelsea", "coffee", "rocket"])
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=bench_metrics)
     args = parser.parse_args(argv)
     args.func(args)
     return 0

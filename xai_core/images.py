@@ -87,13 +87,17 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
-def load_image(source: ImageSource) -> np.ndarray:
+def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
     """Load an image file as an RGB array.
 
     Parameters
     ----------
     source
         A path, the file's bytes, or a binary file-like object (e.g. a Streamlit upload).
+    max_side
+        If given, a larger image is downscaled (aspect kept) so that its longer side is
+        ``max_side`` pixels; JPEGs are then decoded at reduced size, which is much faster.
+        Classifiers need at most a few hundred pixels, so the app uses 1024.
 
     Returns
     -------
@@ -133,9 +137,13 @@ def load_image(source: ImageSource) -> np.ndarray:
                 f"the image is too large: {width}x{height} = {width * height / 1e6:.1f} megapixels; "
                 f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels. Resize it and try again"
             )
+        if max_side is not None and max_side < 1:
+            raise ValueError(f"max_side must be at least 1 pixel; got {max_side}")
         try:
             if getattr(im, "n_frames", 1) > 1:
                 im.seek(0)
+            if max_side is not None and max(width, height) > max_side and im.format == "JPEG":
+                im.draft(None, (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale
             im.load()
             im = ImageOps.exif_transpose(im) or im
             rgb = _to_rgb(im)
@@ -148,6 +156,10 @@ def load_image(source: ImageSource) -> np.ndarray:
                     "the image file is truncated or damaged (it ends before the picture does)"
                 ) from None
             raise ImageError(f"the image file is damaged and could not be decoded ({exc})") from None
+    if max_side is not None and max(rgb.shape[:2]) > max_side:
+        scale = max_side / max(rgb.shape[:2])
+        size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     if rgb.shape[0] < MIN_SIDE or rgb.shape[1] < MIN_SIDE:
         raise ImageError(
             f"the image is too small: {rgb.shape[1]}x{rgb.shape[0]} pixels; "

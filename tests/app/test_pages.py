@@ -36,17 +36,6 @@ def stub_models(square_cnn, tmp_path_factory):
         os.environ["SALIENCY_LAB_MODELS"] = old
 
 
-@pytest.fixture(autouse=True)
-def _full_error_details():
-    """The served app hides stack traces from users; tests want to see them."""
-    from streamlit import config
-
-    old = config.get_option("client.showErrorDetails")
-    config.set_option("client.showErrorDetails", "full")
-    yield
-    config.set_option("client.showErrorDetails", old)
-
-
 def app(query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     for k, v in (query or {}).items():
@@ -131,11 +120,52 @@ def test_bad_link_values_fall_back_with_a_warning(stub_models):
     assert at.session_state["alpha"] == 0.5
 
 
-def test_upload_of_a_bad_file_says_why_and_keeps_working(stub_models):
+def _png(w: int, h: int) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((h, w, 3), 120, np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("notes.jpg", b"this is a text file, not a photo", "not an image"),
+        ("empty.png", b"", "empty"),
+        ("cut.png", _png(64, 64)[:60], "truncated|damaged"),
+        ("dot.png", _png(1, 1), "too small"),
+        ("drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG"),
+    ],
+)
+def test_bad_uploads_say_why_and_the_app_keeps_working(stub_models, name, data, words):
+    import re
+
     at = app({"img": "upload your own…"})
     at.run()
-    assert_clean(at)
     assert any("until an image is uploaded" in i.value for i in at.info)
+    at.file_uploader(key="upload").upload(name, data).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert name in errors and re.search(words, errors), errors
+    assert "Traceback" not in errors
+    assert at.dataframe  # the page still shows the sample image's prediction
+
+
+def test_a_good_upload_is_used(stub_models):
+    at = app({"img": "upload your own…"})
+    at.run()
+    at.file_uploader(key="upload").upload("grey.png", _png(300, 200)).run()
+    assert_clean(at)
+    assert not any("until an image is uploaded" in i.value for i in at.info)
+    assert at.dataframe
+    from pages import ui
+
+    ctx = at.session_state["_ctx"]
+    assert isinstance(ctx, ui.Context) and ctx.uploaded and ctx.image_name == "grey.png"
 
 
 def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models, monkeypatch,
