@@ -19,6 +19,7 @@ import streamlit as st
 
 import xai_core as xc
 from xai_core.cache import ResultCache
+from xai_core.workqueue import WorkQueue
 
 T = TypeVar("T")
 
@@ -377,31 +378,67 @@ def run(ctx: Context, method: str, params: dict[str, Any], target: int,
     Any error is shown on this result only; the page keeps working.
     """
     clf = clf or ctx.clf
-    model_name = model_name or ctx.model_name
     image = ctx.image if image is None else image
     image_key = image_key or ctx.image_key
-    key = (model_name, image_key, method, json.dumps(params, sort_keys=True), ctx.seed, int(target))
+    key = (model_name or ctx.model_name, image_key, method, json.dumps(params, sort_keys=True),
+           ctx.seed, int(target))
+    expl = computed(
+        label or method.upper(), "masks" if method == "rise" else "samples", key,
+        lambda progress: xc.explain(clf.predict, image, method, int(target),
+                                    class_names=clf.class_names, params=params, seed=ctx.seed,
+                                    progress=progress, model_name=clf.name,
+                                    image_name=image_name or ctx.image_name))
+    return None if expl is None else Result(expl, clf, image_key)
+
+
+@st.cache_resource
+def work_queue() -> WorkQueue:
+    """One line for the heavy work of every session of this server process.
+
+    ``SALIENCY_LAB_WORKERS`` explanations run at once (default: half the CPU cores, at
+    least 1: the model already uses every core); the others wait their turn.
+    """
+    default = max(1, (os.cpu_count() or 2) // 2)
+    return WorkQueue(max_workers=int(os.environ.get("SALIENCY_LAB_WORKERS", default)))
+
+
+def computed(label: str, unit: str, key: tuple,
+             compute: Callable[[Callable[[int, int], None]], Any]) -> Any:
+    """Fetch ``key`` from the shared cache, or wait for a worker and compute it.
+
+    Shows the place in line while waiting and a progress bar with the time left while
+    computing. A page that is rerun or closed stops its computation at the next progress
+    update (Streamlit interrupts the script there) and leaves the line. Any error is shown
+    on this result only, without a stack trace; ``None`` is returned then.
+    """
     cache = explanation_cache()
     found = cache.get(key)
     if found is not None:
-        return Result(found, clf, image_key)
-    unit = "masks" if method == "rise" else "samples"
-    update, bar = _progress_bar(label or method.upper(), unit)
+        return found
+    note = st.empty()
+
+    def waiting(place: int) -> None:
+        note.info(f"⏳ {label}: waiting for a free worker, number {place} in line "
+                  f"({work_queue().running} running).")
+
     try:
-        expl = xc.explain(clf.predict, image, method, int(target), class_names=clf.class_names,
-                          params=params, seed=ctx.seed, progress=update, model_name=clf.name,
-                          image_name=image_name or ctx.image_name)
+        with work_queue().slot(on_wait=waiting):
+            note.empty()
+            update, bar = _progress_bar(label, unit)
+            try:
+                value = compute(update)
+            finally:
+                bar.empty()
     except ValueError as exc:
-        st.error(f"{label or method.upper()}: {exc}")
+        st.error(f"{label}: {exc}")
         return None
     except Exception as exc:  # a model failing inside predict must not take the page down
-        st.error(f"{label or method.upper()} failed: {type(exc).__name__}: {exc}")
+        st.error(f"{label} failed: {type(exc).__name__}: {exc}")
         return None
-    finally:
-        bar.empty()
-    expl.saliency.setflags(write=False)
-    cache.put(key, expl)
-    return Result(expl, clf, image_key)
+    if isinstance(value, xc.Explanation):
+        value.saliency.setflags(write=False)
+    cache.put(key, value)
+    return value
 
 
 def describe(expl: xc.Explanation) -> str:
@@ -412,33 +449,15 @@ def describe(expl: xc.Explanation) -> str:
 METRIC_STEPS = 50
 
 
-def _scored(label: str, key: tuple, compute: Callable[[Callable[[int, int], None]], Any]) -> Any:
-    """Fetch ``key`` from the shared cache or compute it with a progress bar."""
-    cache = explanation_cache()
-    found = cache.get(key)
-    if found is not None:
-        return found
-    update, bar = _progress_bar(label, "model calls")
-    try:
-        value = compute(update)
-    except Exception as exc:  # a failing model must not take the page down
-        st.error(f"{label} failed: {type(exc).__name__}: {exc}")
-        return None
-    finally:
-        bar.empty()
-    cache.put(key, value)
-    return value
-
-
 def curves(res: Result, seed: int) -> dict[str, dict[str, Any]] | None:
     """Deletion/insertion curves of the map and of the baselines (each cached)."""
     e = res.expl
-    own = _scored("Deletion / insertion", (
+    own = computed("Deletion / insertion", "model calls", (
         "curves", e.model, res.image_key, e.method, json.dumps(e.params, sort_keys=True), e.target),
         lambda p: xc.faithfulness(res.clf.predict, e.image, {e.method.upper(): e.saliency},
                                   e.target, steps=METRIC_STEPS, seed=seed,
                                   with_baselines=False, progress=p))
-    base = _scored("Baselines", ("baselines", e.model, res.image_key, e.target, seed),
+    base = computed("Baselines", "model calls", ("baselines", e.model, res.image_key, e.target, seed),
                    lambda p: xc.faithfulness(res.clf.predict, e.image, {}, e.target,
                                              steps=METRIC_STEPS, seed=seed, progress=p))
     if own is None or base is None:

@@ -207,10 +207,18 @@ def pointing_game(saliency: np.ndarray, region_mask: np.ndarray, tolerance: floa
     return bool(np.all(dist[peaks] <= tolerance))
 
 
-def random_saliency(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
-    """Baseline: a uniformly random map, float32 (H, W) in [0, 1)."""
+def random_saliency(shape: tuple[int, int], seed: int = 0, cells: int = 7) -> np.ndarray:
+    """Baseline: random blobs, float32 (H, W) in [0, 1].
+
+    A ``cells`` x ``cells`` grid of uniform random values upsampled bilinearly, so the
+    baseline is as smooth as a RISE map. (Independent per-pixel noise would make deletion
+    scatter black pixels like salt-and-pepper noise, which by itself destroys most
+    predictions and gives the random baseline an unfairly good deletion score.)
+    """
     h, w = check_int("height", shape[0], 1), check_int("width", shape[1], 1)
-    return np.random.default_rng(seed).random((h, w)).astype(np.float32)
+    cells = check_int("cells", cells, 1)
+    grid = np.random.default_rng(seed).random((cells, cells)).astype(np.float32)
+    return cv2.resize(grid, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def center_saliency(shape: tuple[int, int], sigma: float = 0.25) -> np.ndarray:

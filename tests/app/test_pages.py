@@ -214,3 +214,39 @@ def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
     at.toggle(key="metrics").set_value(False).run()
     assert_clean(at)
     assert charts(at) == 6
+
+
+def test_explanations_wait_their_turn_in_the_shared_queue(stub_models):
+    import threading
+
+    from pages import ui
+
+    queue = ui.work_queue()
+    held, release = threading.Event(), threading.Event()
+
+    def another_user() -> None:
+        with queue.slot():
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=another_user)
+    worker.start()
+    held.wait(5)
+    def release_when_someone_waits() -> None:
+        for _ in range(1000):
+            if queue.waiting:
+                break
+            threading.Event().wait(0.01)
+        threading.Event().wait(1.0)
+        release.set()
+
+    threading.Thread(target=release_when_someone_waits, daemon=True).start()
+    try:
+        at = app({"run": "masks", "n": "30", "sizes": "3", "seed": "11"})
+        at.switch_page("pages/mask_size.py").run()
+    finally:
+        release.set()
+        worker.join()
+    assert_clean(at)
+    assert charts(at) == 3
+    assert queue.stats()["longest_wait_s"] >= 1.0  # it waited for the other user's run
