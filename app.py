@@ -22,6 +22,6 @@ page = st.navigation(
         ],
     }
 )
-st.session_state["_ctx"] = None
+st.session_state["_ctx_ready"] = False
 ui.sidebar()
 page.run()

@@ -53,6 +53,8 @@ def default_model() -> str:
 
 
 def model_label(name: str) -> str:
+    if name.startswith("upload:"):
+        return name.split(":", 2)[2]
     return _MODEL_LABELS.get(name, os.path.basename(name))
 
 
@@ -258,6 +260,48 @@ def _sidebar_image() -> tuple[np.ndarray, str, bool]:
     return _sample(choice), choice, False
 
 
+MODEL_UPLOAD = "upload a .keras model…"
+
+
+@st.cache_resource(show_spinner="Checking and loading the model file…", max_entries=4)
+def _load_uploaded_model(_data: bytes, digest: str, file_name: str, preprocessing: str,
+                         logits: bool) -> tuple[xc.Classifier | None, str | None]:
+    """Load an uploaded ``.keras`` file safely (Keras safe_mode; never unpickled)."""
+    import tempfile
+    from pathlib import Path
+
+    if not file_name.lower().endswith(".keras"):
+        return None, (f"{file_name}: only Keras '.keras' model files are accepted "
+                      "(legacy .h5 files can run code and are refused)")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{Path(file_name).stem or 'model'}.keras"
+        path.write_bytes(_data)
+        try:
+            return xc.load_classifier(path, preprocessing=preprocessing,
+                                      outputs_logits=logits), None
+        except (xc.ModelLoadError, ValueError, OSError) as exc:
+            return None, str(exc)
+
+
+def _sidebar_model_upload() -> tuple[xc.Classifier | None, str]:
+    st.caption("Your own Keras model: one RGB image batch in, one score per class out. "
+               "Models with custom code or Lambda layers are refused.")
+    up = st.file_uploader("Model file (.keras)", key="model_upload")
+    prep = st.selectbox("Its preprocessing", list(xc.PREPROCESSING), key="model_prep",
+                        format_func=lambda k: f"{k}: {xc.PREPROCESSING[k]}")
+    logits = st.toggle("It outputs logits (apply softmax)", key="model_logits")
+    if up is None:
+        st.info("Using the default model until a model file is uploaded.")
+        return None, MODEL_UPLOAD
+    data = up.getvalue()
+    digest = hashlib.sha1(data).hexdigest()
+    clf, error = _load_uploaded_model(data, digest, up.name, prep, bool(logits))
+    if clf is None:
+        st.error(f"**{up.name}**: {error}")
+        return None, MODEL_UPLOAD
+    return clf, f"upload:{digest[:12]}-{prep}-{int(logits)}:{up.name}"
+
+
 def sidebar() -> Context | None:
     """Draw the shared sidebar and return the page context (``None`` if nothing can run)."""
     st.session_state["_url_slot"] = None  # no page slot yet in this run
@@ -265,12 +309,18 @@ def sidebar() -> Context | None:
         st.header("Image & model")
         raw, image_name, uploaded = _sidebar_image()
         choices = model_choices()
-        name = selectbox("Model", choices, default_model(), "model", format_func=model_label)
-        clf = get_model(name, where=st)
-        if clf is None and name != OFFLINE_MODEL and OFFLINE_MODEL in choices:
-            st.info(f"Using {model_label(OFFLINE_MODEL)} instead: it works offline.")
-            name = OFFLINE_MODEL
+        name = selectbox("Model", [*choices, MODEL_UPLOAD], default_model(), "model",
+                         format_func=model_label)
+        if name == MODEL_UPLOAD:
+            clf, name = _sidebar_model_upload()
+        else:
             clf = get_model(name, where=st)
+        if clf is None:
+            fallback = OFFLINE_MODEL if OFFLINE_MODEL in choices else choices[0]
+            if fallback != name:
+                st.info(f"Using {model_label(fallback)} instead"
+                        + (": it works offline." if fallback == OFFLINE_MODEL else "."))
+                name, clf = fallback, get_model(fallback, where=st)
         seed = number("Seed", 0, 2**31 - 1, 0, "seed", help="Same seed, same map.")
         st.header("Display")
         cmap = selectbox("Colormap", ["auto", *xc.COLORMAPS], "auto", "cmap",
@@ -284,7 +334,9 @@ def sidebar() -> Context | None:
                               "probability: a faithful map makes it fall fast (low deletion AUC) "
                               "and rise fast (high insertion AUC). Compared with a random and a "
                               "centred map. Costs about 300 extra model calls per map.")
+    st.session_state["_ctx_ready"] = True
     if clf is None:
+        st.session_state["_ctx"] = None
         st.error("No model could be loaded. Reinstall the requirements (see README).")
         return None
     image = clf.prepare(raw)
@@ -310,16 +362,17 @@ def _through_app() -> None:
         return
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        if "_ctx" not in st.session_state:  # a brand-new session: no click to lose by rerunning
+        if "_ctx_ready" not in st.session_state:  # a brand-new session: no click to lose
             st.rerun()
-        st.session_state["_ctx"] = None  # app.py did not run: the stored context is stale
+        st.session_state["_ctx_ready"] = False  # app.py did not run: the stored context is stale
 
 
 def context() -> Context | None:
     """The context the app's sidebar made in this run (drawing the sidebar if none did)."""
     _through_app()
-    ctx = st.session_state.get("_ctx")
-    return ctx if ctx is not None else sidebar()
+    if not st.session_state.get("_ctx_ready"):
+        return sidebar()
+    return st.session_state.get("_ctx")
 
 
 def page_intro(title: str, what: str, look_for: str) -> Context | None:

@@ -161,3 +161,24 @@ def test_legacy_torch_reader_refuses_code(tmp_path):
         pickle.dump(42, f, protocol=2)
     with pytest.raises(ValueError, match="magic"):
         read_legacy_state_dict(bad)
+
+
+def test_unwritable_or_damaged_cache_degrades_gracefully(tmp_path, monkeypatch):
+    from xai_core import efficientnet_lite
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XAI_CACHE_DIR", str(blocker / "cache"))  # cannot be created
+    clf = load_classifier("efficientnet_lite0")
+    img = clf.prepare(load_sample("coffee"))
+    assert clf.top_k(img, 1)[0][1] == "espresso"
+    # a damaged cache file is ignored and replaced by a good one
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    damaged = cache / "efficientnet_lite0.weights.h5"
+    damaged.write_bytes(b"half a download")
+    monkeypatch.setenv("XAI_CACHE_DIR", str(cache))
+    clf2 = load_classifier("efficientnet_lite0")
+    assert clf2.top_k(img, 1)[0][1] == "espresso"
+    assert damaged.stat().st_size > 1_000_000
+    assert efficientnet_lite.load_pretrained(cache) is not None  # loads from the repaired cache

@@ -250,3 +250,52 @@ def test_explanations_wait_their_turn_in_the_shared_queue(stub_models):
     assert_clean(at)
     assert charts(at) == 3
     assert queue.stats()["longest_wait_s"] >= 1.0  # it waited for the other user's run
+
+
+def test_a_model_failing_inside_predict_breaks_only_its_own_result():
+    def script():
+        import streamlit as st
+
+        from pages import ui
+
+        def boom(progress):
+            progress(1, 10)
+            raise RuntimeError("the model exploded on batch 1")
+
+        first = ui.computed("RISE", "masks", ("test-boom",), boom)
+        second = ui.computed("other", "masks", ("test-fine",), lambda progress: 42)
+        st.write(f"results: {first} {second}")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "RISE failed: RuntimeError: the model exploded on batch 1"]
+    assert any("results: None 42" in m.value for m in at.markdown)
+
+
+def test_user_model_upload_good_unsafe_and_legacy(stub_models, tmp_path):
+    import keras
+
+    a, _ = stub_models
+    at = app({"model": "upload a .keras model…"})
+    at.run()
+    assert any("until a model file is uploaded" in i.value for i in at.info)
+    at.file_uploader(key="model_upload").upload("mine.keras", a.read_bytes()).run()
+    assert_clean(at)
+    ctx = at.session_state["_ctx"]
+    assert ctx.clf.input_size == (32, 32) and ctx.model_name.endswith(":mine.keras")
+
+    inp = keras.Input((16, 16, 3))
+    out = keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Lambda(lambda t: t * 2)(inp)))
+    unsafe = tmp_path / "unsafe.keras"
+    keras.Model(inp, out).save(unsafe)
+    for name, data, words in [("unsafe.keras", unsafe.read_bytes(), "refused"),
+                              ("old.h5", b"\x89HDF\r\n\x1a\n" + b"0" * 100, ".h5"),
+                              ("junk.keras", b"not a zip at all", "could not be loaded")]:
+        at = app({"model": "upload a .keras model…"})
+        at.run()
+        at.file_uploader(key="model_upload").upload(name, data).run()
+        assert not at.exception
+        errors = " ".join(e.value for e in at.error)
+        assert name in errors and words in errors, errors
+        assert any("instead" in i.value for i in at.info)  # falls back to a working model
