@@ -6,6 +6,7 @@ Every page imports this module; no page repeats the sidebar. Computation lives i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -491,7 +492,16 @@ def computed(label: str, unit: str, key: tuple,
     if isinstance(value, xc.Explanation):
         value.saliency.setflags(write=False)
     cache.put(key, value)
+    _write_stats()
     return value
+
+
+def _write_stats() -> None:
+    """For the load test: the queue's figures, to ``SALIENCY_LAB_STATS_FILE`` if set."""
+    path = os.environ.get("SALIENCY_LAB_STATS_FILE")
+    if path:
+        with contextlib.suppress(OSError), open(path, "w", encoding="utf-8") as f:
+            json.dump(work_queue().stats(), f)
 
 
 def describe(expl: xc.Explanation) -> str:
@@ -554,7 +564,7 @@ def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> No
                     if name.endswith("baseline")]
             st.session_state["_auc_rows"] = rows + [r for r in new if r not in rows]
     with st.expander("Settings and downloads"):
-        st.json(expl.record(), expanded=False)
+        st.code(json.dumps(expl.record(), indent=2), language="json")
         files = xc.export_bytes(expl, colormap=display.colormap, alpha=display.alpha,
                                 n_levels=display.levels)
         for fname, data in files.items():

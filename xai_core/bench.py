@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m xai_core.bench rise|lime|metrics [options]``.
+"""Benchmarks: ``python -m xai_core.bench rise|lime|metrics|load [options]``.
 
 Each section prints one JSON object per line. This machine's speed drifts from second
 to second, so speed is reported as in-run ratios: ``overhead`` = the explainer's wall
@@ -148,6 +148,144 @@ def bench_metrics(args: argparse.Namespace) -> None:
               f"{r['insertion_auc']:.3f} |")
 
 
+def bench_load(args: argparse.Namespace) -> None:
+    """Many users at once: the real server, one headless-browser session per user.
+
+    Each session opens the mask-size page with a link that runs a small RISE explanation
+    (its own seed, so nothing comes from the cache), waits for the figures, then checks the
+    map's value range against the same explanation computed alone in this process.
+    """
+    import asyncio
+    import os
+    import socket
+    import subprocess
+    import tempfile
+    import urllib.request
+    from pathlib import Path
+
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        raise SystemExit("the load test needs playwright: pip install -r requirements-dev.txt") from None
+    if not 1 <= args.sessions <= 20:
+        raise SystemExit("--sessions must be between 1 and 20")
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    stats_file = Path(tempfile.mkdtemp()) / "queue.json"
+    env = {**os.environ, "SALIENCY_LAB_STATS_FILE": str(stats_file), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise SystemExit("the server did not start")
+
+        def url(seed: int) -> str:
+            return (f"{base}/mask_size?img={args.image}&n={args.n_masks}&sizes=7&p=0.5"
+                    f"&seed={seed}&run=masks")
+
+        async def session(browser, seed: int) -> dict:
+            t0 = time.perf_counter()
+            page = await (await browser.new_context(viewport={"width": 1200, "height": 2000})).new_page()
+            try:
+                await page.goto(url(seed), timeout=60_000)
+                deadline = time.perf_counter() + args.timeout
+                while time.perf_counter() < deadline:
+                    if await page.locator('[data-testid="stException"]').count():
+                        return {"seed": seed, "ok": False, "error": "exception box"}
+                    if await page.locator(".js-plotly-plot").count() >= 3:
+                        break
+                    await asyncio.sleep(0.5)
+                else:
+                    return {"seed": seed, "ok": False, "error": "timed out"}
+                await page.get_by_text("Settings and downloads").first.click()
+                record = await page.locator('[data-testid="stCode"]').first.inner_text()
+                return {"seed": seed, "ok": True, "s": time.perf_counter() - t0, "record": record}
+            finally:
+                await page.context.close()
+
+        async def drive() -> list[dict]:
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(
+                    executable_path=args.chromium,
+                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--no-first-run", "--disable-sync"])
+                try:
+                    # a first visit loads the model, as the first student of the day would
+                    await session(browser, 10_000)
+                    return await asyncio.gather(*(session(browser, seed)
+                                                  for seed in range(args.sessions)))
+                finally:
+                    await browser.close()
+
+        t0 = time.perf_counter()
+        results = asyncio.run(drive())
+        wall = time.perf_counter() - t0
+        peak_mb = _peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    # the same explanations, computed alone here, must give the same maps
+    from xai_core import explain_rise, load_classifier, load_sample
+
+    clf = load_classifier("efficientnet_lite0")
+    img = clf.prepare(load_sample(args.image))
+    target = int(np.argmax(clf.predict(img)[0]))
+    mismatches = 0
+    for r in results:
+        if not r["ok"]:
+            continue
+        alone = explain_rise(clf.predict, img, target, n_masks=args.n_masks, mask_size=7,
+                             keep_prob=0.5, seed=r["seed"])
+        lo, hi = float(alone.min()), float(alone.max())
+        got = _json_range(r["record"])
+        r["same_as_alone"] = got is not None and abs(got[0] - lo) < 1e-4 and abs(got[1] - hi) < 1e-4
+        mismatches += not r["same_as_alone"]
+    queue = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    done = [r for r in results if r["ok"]]
+    _emit({"section": "load", "sessions": args.sessions, "n_masks": args.n_masks,
+           "finished": len(done), "errors": len(results) - len(done),
+           "not_same_as_alone": mismatches,
+           "errors_seen": sorted({r["error"] for r in results if not r["ok"]}),
+           "slowest_session_s": round(max((r["s"] for r in done), default=0.0), 1),
+           "queue_longest_wait_s": queue.get("longest_wait_s"),
+           "queue_workers": queue.get("max_workers"),
+           "server_peak_rss_mb": peak_mb, "wall_s": round(wall, 1)})
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory of a process (Linux ``VmHWM``), in MB."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _json_range(text: str) -> tuple[float, float] | None:
+    """The ``saliency_range`` pair in the text of a rendered JSON record."""
+    import re
+
+    m = re.search(r"saliency_range[^\[]*\[\s*([-0-9.e]+)\s*,\s*([-0-9.e]+)", text, re.S)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xai_core.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -172,6 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=bench_metrics)
+    p = sub.add_parser("load", help="many users at once on the real server (headless browser)")
+    p.add_argument("--sessions", type=int, default=10)
+    p.add_argument("--n-masks", type=int, default=200)
+    p.add_argument("--image", default="coffee")
+    p.add_argument("--timeout", type=float, default=400.0, help="seconds per session")
+    p.add_argument("--chromium", default="/usr/bin/chromium")
+    p.set_defaults(func=bench_load)
     args = parser.parse_args(argv)
     args.func(args)
     return 0
