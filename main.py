@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from xai_core.cli import main as cli_main
-
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+from xai_core.images import list_images
 
 
 def translate(argv: list[str]) -> list[str]:
@@ -39,7 +38,7 @@ def translate(argv: list[str]) -> list[str]:
     if path is not None:
         folder = Path(path)
         if index is not None and folder.is_dir():
-            files = sorted(f for f in folder.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
+            files = list_images(folder)
             if not index.isdigit() or int(index) >= len(files):
                 print(f"error: --test_image_index {index!r}: the folder {folder} has "
                       f"{len(files)} images (index 0 to {len(files) - 1})", file=sys.stderr)

@@ -31,7 +31,7 @@ if ctx is not None:
         with col:
             clf = ui.get_model(name)
             if clf is None:
-                ok = [m for m in choices if ui.load_model(m)[0] is not None] if name != ui.OFFLINE_MODEL else []
+                ok = [m for m in choices if not ui.needs_download(m) and m != name]
                 st.info("Available here: " + (", ".join(ui.model_label(m) for m in ok) or "none")
                         + ". Choose one of them above.")
             loaded.append((col, name, clf))

@@ -59,18 +59,46 @@ def model_label(name: str) -> str:
     return _MODEL_LABELS.get(name, os.path.basename(name))
 
 
+#: A model that failed to load is not tried again for this many seconds.
+RETRY_AFTER_S = 120.0
+
+
 @st.cache_resource(show_spinner="Loading the model (only the first time)…", max_entries=4)
-def load_model(name: str) -> tuple[xc.Classifier | None, str | None]:
-    """Load a model once per process; a failure is cached too, as its message."""
+def load_model(name: str) -> xc.Classifier:
+    """Load a model once per process (failures raise, and are not cached here)."""
+    return xc.load_classifier(name)
+
+
+@st.cache_resource
+def _load_failures() -> dict[str, tuple[float, str]]:
+    """Recent load failures of the whole process: name -> (time, message)."""
+    return {}
+
+
+def try_model(name: str) -> tuple[xc.Classifier | None, str | None]:
+    """The model, or ``(None, why)``. A failure is remembered for :data:`RETRY_AFTER_S`,
+    so a missing download is not retried on every click, but a network blip heals."""
+    failures = _load_failures()
+    seen = failures.get(name)
+    if seen is not None and time.monotonic() - seen[0] < RETRY_AFTER_S:
+        return None, seen[1]
     try:
-        return xc.load_classifier(name), None
+        clf = load_model(name)
     except (xc.ModelLoadError, ValueError, OSError) as exc:
+        failures[name] = (time.monotonic(), str(exc))
         return None, str(exc)
+    failures.pop(name, None)
+    return clf, None
+
+
+def needs_download(name: str) -> bool:
+    """Whether a model's weights come from the internet (ResNet50, Xception)."""
+    return name in xc.MODEL_NAMES and name != OFFLINE_MODEL
 
 
 def get_model(name: str, *, where=st) -> xc.Classifier | None:
     """The model, or ``None`` after telling the user why it is not available."""
-    clf, error = load_model(name)
+    clf, error = try_model(name)
     if clf is None:
         where.warning(f"**{model_label(name)} is not available.** {error}")
     return clf
@@ -397,6 +425,7 @@ class Result:
     expl: xc.Explanation
     clf: xc.Classifier
     image_key: str
+    model_key: str  # the app's name of the model (unique, unlike the file stem in expl.model)
 
 
 @st.cache_resource
@@ -434,15 +463,15 @@ def run(ctx: Context, method: str, params: dict[str, Any], target: int,
     clf = clf or ctx.clf
     image = ctx.image if image is None else image
     image_key = image_key or ctx.image_key
-    key = (model_name or ctx.model_name, image_key, method, json.dumps(params, sort_keys=True),
-           ctx.seed, int(target))
+    model_key = model_name or ctx.model_name
+    key = (model_key, image_key, method, json.dumps(params, sort_keys=True), ctx.seed, int(target))
     expl = computed(
         label or method.upper(), "masks" if method == "rise" else "samples", key,
         lambda progress: xc.explain(clf.predict, image, method, int(target),
                                     class_names=clf.class_names, params=params, seed=ctx.seed,
                                     progress=progress, model_name=clf.name,
                                     image_name=image_name or ctx.image_name))
-    return None if expl is None else Result(expl, clf, image_key)
+    return None if expl is None else Result(expl, clf, image_key, model_key)
 
 
 @st.cache_resource
@@ -452,8 +481,10 @@ def work_queue() -> WorkQueue:
     ``SALIENCY_LAB_WORKERS`` explanations run at once (default: half the CPU cores, at
     least 1: the model already uses every core); the others wait their turn.
     """
-    default = max(1, (os.cpu_count() or 2) // 2)
-    return WorkQueue(max_workers=int(os.environ.get("SALIENCY_LAB_WORKERS", default)))
+    raw = os.environ.get("SALIENCY_LAB_WORKERS", str(max(1, (os.cpu_count() or 2) // 2)))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"SALIENCY_LAB_WORKERS must be a whole number of at least 1; got {raw!r}")
+    return WorkQueue(max_workers=int(raw))
 
 
 def computed(label: str, unit: str, key: tuple,
@@ -478,6 +509,9 @@ def computed(label: str, unit: str, key: tuple,
     try:
         with work_queue().slot(on_wait=waiting):
             note.empty()
+            found = cache.get(key)  # someone ahead in line may have computed it meanwhile
+            if found is not None:
+                return found
             update, bar = _progress_bar(label, unit)
             try:
                 value = compute(update)
@@ -516,11 +550,12 @@ def curves(res: Result, seed: int) -> dict[str, dict[str, Any]] | None:
     """Deletion/insertion curves of the map and of the baselines (each cached)."""
     e = res.expl
     own = computed("Deletion / insertion", "model calls", (
-        "curves", e.model, res.image_key, e.method, json.dumps(e.params, sort_keys=True), e.target),
+        "curves", res.model_key, res.image_key, e.method, json.dumps(e.params, sort_keys=True),
+        e.target),
         lambda p: xc.faithfulness(res.clf.predict, e.image, {e.method.upper(): e.saliency},
                                   e.target, steps=METRIC_STEPS, seed=seed,
                                   with_baselines=False, progress=p))
-    base = computed("Baselines", "model calls", ("baselines", e.model, res.image_key, e.target, seed),
+    base = computed("Baselines", "model calls", ("baselines", res.model_key, res.image_key, e.target, seed),
                    lambda p: xc.faithfulness(res.clf.predict, e.image, {}, e.target,
                                              steps=METRIC_STEPS, seed=seed, progress=p))
     if own is None or base is None:
@@ -566,7 +601,7 @@ def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> No
     with st.expander("Settings and downloads"):
         st.code(json.dumps(expl.record(), indent=2), language="json")
         files = xc.export_bytes(expl, colormap=display.colormap, alpha=display.alpha,
-                                n_levels=display.levels)
+                                n_levels=display.levels, level_mode=display.level_mode)
         for fname, data in files.items():
             mime = {"png": "image/png", "json": "application/json"}.get(fname.rsplit(".", 1)[-1],
                                                                           "application/octet-stream")

@@ -128,3 +128,32 @@ def test_metrics_flag_adds_aucs_that_beat_the_random_baseline(square_cnn, tmp_pa
     # deleting the square first kills the score at once; deleting at random does not
     assert m["deletion_auc"] < m["baselines"]["random baseline"]["deletion_auc"]
     assert m["deletion_auc"] < m["baselines"]["center baseline"]["deletion_auc"]
+
+
+def test_out_must_be_writable_and_same_stems_do_not_overwrite(square_cnn, tmp_path, capsys):
+    _, model_path = square_cnn
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    img = square_png(tmp_path / "sq.png")
+    assert main([str(img), "--model", str(model_path), "--out", str(blocker), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: --out") and "Traceback" not in " ".join(err)
+
+    folder = tmp_path / "same"
+    folder.mkdir()
+    square_png(folder / "a.png")
+    Image.open(folder / "a.png").convert("RGB").save(folder / "a.jpg")
+    out = tmp_path / "out"
+    assert main([str(folder), "--model", str(model_path), "--n-masks", "20", "--out", str(out),
+                 "--quiet", "--level-mode", "quantile"]) == 0
+    records = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert sorted(r["image"] for r in records) == ["a.jpg", "a.png"]
+
+
+def test_rise_rejects_lime_only_parameters():
+    from xai_core import explain
+
+    img = np.full((16, 16, 3), 100.0, np.float32)
+    with pytest.raises(ValueError, match="segmentation_params"):
+        explain(lambda x: np.ones((len(x), 2)) / 2, img, "rise", 0, class_names=["a", "b"],
+                params={"segmentation_params": {"n_segments": 4}})

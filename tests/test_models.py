@@ -18,8 +18,15 @@ from xai_core.models import _preprocess
 def lite0(tmp_path_factory):
     import os
 
+    old = os.environ.get("XAI_CACHE_DIR")
     os.environ["XAI_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    return load_classifier("efficientnet_lite0")
+    try:
+        yield load_classifier("efficientnet_lite0")
+    finally:
+        if old is None:
+            os.environ.pop("XAI_CACHE_DIR", None)
+        else:
+            os.environ["XAI_CACHE_DIR"] = old
 
 
 def test_efficientnet_lite0_recognises_real_photos(lite0):

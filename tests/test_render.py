@@ -16,9 +16,10 @@ CENTRE = 32  # the cone below peaks at pixel (32, 32) of a 65x65 map
 
 
 def _cone() -> np.ndarray:
-    """-distance to the centre pixel: all values <= 0, so an unsigned map; float64 (65, 65)."""
+    """A cone peaking at the centre pixel: all values >= 0, so an unsigned map; float64 (65, 65)."""
     rows, cols = np.mgrid[0:65, 0:65]
-    return -np.hypot(rows - CENTRE, cols - CENTRE)
+    dist = np.hypot(rows - CENTRE, cols - CENTRE)
+    return dist.max() - dist
 
 
 def _signed() -> np.ndarray:
@@ -46,10 +47,11 @@ def test_normalise_unsigned_is_min_max_float32():
     np.testing.assert_allclose(out, [[0.0, 0.25], [0.5, 1.0]])
 
 
-def test_normalise_all_negative_map_is_unsigned():
+def test_normalise_all_negative_map_keeps_its_sign():
+    # LIME can give only negative weights (evidence against the class): 0 must stay 0
     out = render.normalise(-np.array([[1.0, 2.0], [3.0, 5.0]]))
-    assert out.min() == 0.0 and out.max() == 1.0
-
+    np.testing.assert_allclose(out, [[-0.2, -0.4], [-0.6, -1.0]])
+    assert render.default_colormap(-np.array([[1.0, 2.0], [3.0, 5.0]])) == "RdBu"
 
 def test_normalise_signed_keeps_sign_and_zero():
     sal = _signed()
@@ -261,7 +263,8 @@ def test_contour_levels_rejects_bad_settings(n_levels, mode):
 
 def test_contours_of_a_cone_are_circles():
     radii = [5.0, 12.0, 20.5]
-    contours = render.compute_contours(_cone(), [-r for r in radii])
+    top = float(_cone().max())  # the cone's value is top - distance to the centre
+    contours = render.compute_contours(_cone(), [top - r for r in radii])
     assert len(contours) == 3
     for radius, paths in zip(radii, contours, strict=True):
         assert len(paths) == 1  # one closed circle per level
@@ -274,7 +277,8 @@ def test_contours_of_a_cone_are_circles():
 
 def test_compute_contours_edge_cases():
     assert render.compute_contours(_cone(), []) == []
-    assert render.compute_contours(_cone(), [1.0]) == [[]]  # above the maximum: no line
+    above = float(_cone().max()) + 1.0
+    assert render.compute_contours(_cone(), [above]) == [[]]  # above the maximum: no line
     with pytest.raises(ValueError):
         render.compute_contours(_cone(), [[1.0, 2.0]])
     with pytest.raises(ValueError):
@@ -287,7 +291,7 @@ def test_compute_contours_edge_cases():
 def test_isolines_image_draws_the_circle_only():
     sal = _cone()
     (level,) = render.contour_levels(sal, 1)
-    radius = -level  # about 22.6 pixels
+    radius = float(sal.max()) - level  # about 22.6 pixels
     out = render.isolines_image(_grey_image(128), sal, "jet", n_levels=1, dim=0.5)
     assert out.shape == (65, 65, 3) and out.dtype == np.uint8
     base = np.array([64, 64, 64])

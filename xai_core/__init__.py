@@ -12,6 +12,7 @@ from xai_core.explain import (
     explain,
     export_bytes,
     export_files,
+    faithfulness_of,
     resolve_target,
 )
 from xai_core.images import MAX_PIXELS, fit_to_size, load_image, load_sample, sample_names

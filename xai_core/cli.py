@@ -18,8 +18,6 @@ from pathlib import Path
 
 from xai_core.errors import ImageError, ModelLoadError
 
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-
 
 class UsageError(Exception):
     """A bad command line: reported as one line, exit code 2."""
@@ -84,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--colormap", default=None, help="jet, viridis, inferno, magma, gray, RdBu")
     g.add_argument("--alpha", type=float, default=0.5, help="overlay opacity in [0, 1]")
     g.add_argument("--levels", type=int, default=8, help="number of isoline levels")
+    g.add_argument("--level-mode", choices=["value", "quantile"], default="value",
+                   help="isoline levels evenly spaced in value or in quantile")
     g = p.add_argument_group("faithfulness")
     g.add_argument("--metrics", action="store_true",
                    help="add deletion/insertion AUCs (and the random and centre baselines') "
@@ -107,10 +107,12 @@ def _hide_color(text: str):
 
 
 def _expand_inputs(inputs: list[str]) -> Iterator[Path]:
+    from xai_core.images import list_images
+
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files = sorted(f for f in path.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
+            files = list_images(path)
             if not files:
                 print(f"warning: no image files in folder {path}", file=sys.stderr)
             yield from files
@@ -120,14 +122,29 @@ def _expand_inputs(inputs: list[str]) -> Iterator[Path]:
             yield path
 
 
+def _output_stems(paths: list[Path]) -> list[str]:
+    """A distinct output name per input: the file stem, plus folder and suffix if shared."""
+    stems = [p.stem for p in paths]
+    return [stem if stems.count(stem) == 1 else f"{p.parent.name}-{stem}-{p.suffix.lstrip('.')}"
+            for p, stem in zip(paths, stems, strict=True)]
+
+
+def _prepare_out_dir(out: str) -> Path:
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
 def run(argv: list[str] | None = None) -> int:
     """Parse ``argv``, explain every input, return the exit code (0, 1 or 2)."""
     args = _parser().parse_args(argv)
     if not args.inputs and not args.sample:
         raise UsageError("give at least one image file, folder, or --sample NAME")
-    from xai_core.explain import export_bytes, faithfulness_of, resolve_target
+    from xai_core.explain import explain, export_files, faithfulness_of, resolve_target
     from xai_core.images import load_image, load_sample
-    from xai_core.lime_explainer import explain_lime  # noqa: F401  (import errors early)
     from xai_core.models import load_classifier
     from xai_core.render import COLORMAPS
 
@@ -143,44 +160,47 @@ def run(argv: list[str] | None = None) -> int:
                  "positive_only": args.positive_only},
     }
     _check_params(methods, params, args)
-    sources: list[tuple[str, object]] = [(f"sample:{s}", s) for s in args.sample]
-    sources += [(str(p), p) for p in _expand_inputs(args.inputs)]
+    files = list(_expand_inputs(args.inputs))
+    sources: list[tuple[str, object, str]] = [(f"sample:{s}", s, s) for s in args.sample]
+    sources += [(str(p), p, stem) for p, stem in zip(files, _output_stems(files), strict=True)]
     if not sources:
         raise UsageError("no images to explain")
+    out_dir = _prepare_out_dir(args.out)
     clf = load_classifier(args.model, preprocessing=args.preprocessing)
-    out_dir = Path(args.out)
     done = failed = 0
-    for i, (label, src) in enumerate(sources, 1):
+    for i, (label, src, stem) in enumerate(sources, 1):
         print(f"[{i}/{len(sources)}] {label}", file=sys.stderr)
         try:
             raw = load_sample(src) if label.startswith("sample:") else load_image(src)
             image = clf.prepare(raw)
-            probs = clf.predict(image)[0]
-            target = resolve_target(args.target, clf.class_names, probs)
-        except (ImageError, ValueError) as exc:
+            target = resolve_target(args.target, clf.class_names, clf.predict(image)[0])
+        except (ImageError, ValueError, OSError) as exc:
             print(f"error: {label}: {exc} (skipped)", file=sys.stderr)
             failed += 1
             continue
         name = src if label.startswith("sample:") else Path(src).name
-        for method in methods:
-            from xai_core.explain import explain
-
-            bar = None if args.quiet else ProgressBar(method.upper())
-            expl = explain(clf.predict, image, method, target, class_names=clf.class_names,
-                           params=params[method], seed=args.seed, batch_size=args.batch_size,
-                           progress=bar, model_name=clf.name, image_name=str(name))
-            if args.metrics:
-                bar = None if args.quiet else ProgressBar("AUC")
-                scores = faithfulness_of(expl, clf.predict, steps=args.metrics_steps,
-                                         batch_size=args.batch_size, progress=bar)
-                expl = replace(expl, extra={**expl.extra, "metrics": scores})
-            files = export_bytes(expl, display=args.display, colormap=args.colormap,
-                                 alpha=args.alpha, n_levels=args.levels)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for fname, data in files.items():
-                (out_dir / fname).write_bytes(data)
-            print(f"{label}\t{method}\t{expl.target_label} (p={expl.probability:.3f})\t"
-                  f"{expl.wall_s:.1f}s\t{len(files)} files in {out_dir}")
+        try:
+            for method in methods:
+                bar = None if args.quiet else ProgressBar(method.upper())
+                expl = explain(clf.predict, image, method, target, class_names=clf.class_names,
+                               params=params[method], seed=args.seed, batch_size=args.batch_size,
+                               progress=bar, model_name=clf.name, image_name=str(name))
+                if args.metrics:
+                    bar = None if args.quiet else ProgressBar("AUC")
+                    scores = faithfulness_of(expl, clf.predict, steps=args.metrics_steps,
+                                             batch_size=args.batch_size, progress=bar)
+                    expl = replace(expl, extra={**expl.extra, "metrics": scores})
+                written = export_files(expl, out_dir, display=args.display, colormap=args.colormap,
+                                       alpha=args.alpha, n_levels=args.levels,
+                                       level_mode=args.level_mode, stem=stem)
+                print(f"{label}\t{method}\t{expl.target_label} (p={expl.probability:.3f})\t"
+                      f"{expl.wall_s:.1f}s\t{len(written)} files in {out_dir}")
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # one image's failure must not end a folder run
+            print(f"error: {label}: {type(exc).__name__}: {exc} (skipped)", file=sys.stderr)
+            failed += 1
+            continue
         done += 1
     if done == 0:
         return 2
@@ -209,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return run(argv)
-    except (UsageError, ImageError, ModelLoadError, ValueError) as exc:
+    except (UsageError, ImageError, ModelLoadError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -25,16 +26,16 @@ from xai_core.rise import explain_rise
 #: Explanation methods by name.
 METHODS = ("rise", "lime")
 #: Default parameters of each method (the library's defaults).
-DEFAULTS: Mapping[str, Mapping[str, Any]] = {
-    "rise": {"n_masks": 1000, "mask_size": 7, "keep_prob": 0.5},
-    "lime": {
+DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "rise": MappingProxyType({"n_masks": 1000, "mask_size": 7, "keep_prob": 0.5}),
+    "lime": MappingProxyType({
         "num_samples": 1000,
         "num_features": 100000,
         "hide_color": "mean",
         "segmentation": "quickshift",
         "positive_only": False,
-    },
-}
+    }),
+})
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +175,8 @@ def explain(
         raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
     img = check_image(image)
     given = dict(params or {})
-    unknown = set(given) - set(DEFAULTS[method]) - {"segmentation_params"}
+    allowed = set(DEFAULTS[method]) | ({"segmentation_params"} if method == "lime" else set())
+    unknown = set(given) - allowed
     if unknown:
         raise ValueError(
             f"unknown {method.upper()} parameter(s) {', '.join(sorted(unknown))}; "
@@ -237,18 +239,22 @@ def export_bytes(
     colormap: str | None = None,
     alpha: float = 0.5,
     n_levels: int = 8,
+    level_mode: str = "value",
+    stem: str | None = None,
 ) -> dict[str, bytes]:
     """The files describing one explanation, as ``{file name: content}``.
 
     ``display="singles"`` gives heatmap, overlay and isolines PNGs; ``"grid"`` one PNG
     with the image and the three representations side by side. Always adds the raw map
-    (``.npy``) and the JSON record.
+    (``.npy``) and the JSON record. Files are named ``<stem>_<model>_<method>...``;
+    ``stem`` defaults to the image's file name without its extension.
     """
     if display not in ("singles", "grid"):
         raise ValueError(f"display must be 'singles' or 'grid'; got {display!r}")
     cmap = colormap or default_colormap(expl.saliency)
-    faces = representations(expl.image, expl.saliency, colormap=cmap, alpha=alpha, n_levels=n_levels)
-    stem = f"{Path(expl.image_name).stem}_{expl.model}_{expl.method}"
+    faces = representations(expl.image, expl.saliency, colormap=cmap, alpha=alpha,
+                            n_levels=n_levels, mode=level_mode)
+    stem = f"{stem or Path(expl.image_name).stem}_{expl.model}_{expl.method}"
     files: dict[str, bytes] = {}
     if display == "grid":
         tiles = [("image", np.clip(expl.image, 0, 255).astype(np.uint8))]

@@ -229,14 +229,19 @@ SAMPLE_IMAGES: dict[str, Callable[[], np.ndarray]] = {
 }
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+#: File name endings treated as images when a folder is listed.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """The image files (by :data:`IMAGE_SUFFIXES`) directly in ``folder``, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def sample_names() -> list[str]:
     """Names of the sample images: scikit-image's photos, then image files in ``data/``."""
-    extra = []
-    if DATA_DIR.is_dir():
-        extra = sorted(p.name for p in DATA_DIR.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+    extra = [p.name for p in list_images(DATA_DIR)] if DATA_DIR.is_dir() else []
     return list(SAMPLE_IMAGES) + extra
 
 

@@ -396,7 +396,10 @@ def explain_lime(
 
     timed = TimedPredict(predict, progress, total=num_samples)
     checked = _CheckedPredict(timed, target)
-    explainer = _BatchedLimeImageExplainer(kernel_width=_KERNEL_WIDTH, random_state=seed)
+    # "highest_weights": keep the num_features superpixels of largest |weight|, as documented
+    # (lime's "auto" switches to forward selection below 7 features)
+    explainer = _BatchedLimeImageExplainer(kernel_width=_KERNEL_WIDTH, random_state=seed,
+                                           feature_selection="highest_weights")
     explanation = explainer.explain_instance(
         img,
         checked,

@@ -278,7 +278,7 @@ def _load_user_model(
         class_names = imagenet_class_names() if n == 1000 else [f"class {i}" for i in range(n)]
     if len(class_names) != n:
         raise ModelLoadError(f"{path.name}: {len(class_names)} class names for {n} outputs")
-    return Classifier(
+    clf = Classifier(
         path.stem,
         (int(in_shape[1]), int(in_shape[2])),
         list(class_names),
@@ -286,6 +286,14 @@ def _load_user_model(
         preprocessing=preprocessing,
         outputs_logits=outputs_logits,
     )
+    try:  # one trial forward pass, so a model that cannot run fails here, not mid-explanation
+        probe = clf.predict(np.full((1, *clf.input_size, 3), 127.0, np.float32))
+    except Exception as exc:
+        raise ModelLoadError(f"{path.name} loads but cannot classify an image "
+                             f"({type(exc).__name__}: {exc})") from exc
+    if probe.shape != (1, n) or not np.all(np.isfinite(probe)):
+        raise ModelLoadError(f"{path.name}: its output on a grey test image is not {n} finite scores")
+    return clf
 
 
 def load_classifier(

@@ -142,10 +142,15 @@ def _check_rgb_uint8(name: str, image: object) -> np.ndarray:
 
 
 def _value_range(sal: np.ndarray) -> tuple[float, float]:
-    """The values mapped to the two ends of a colormap: (-m, m) for a signed map, else (min, max)."""
+    """The values mapped to the two ends of a colormap: (-m, m) for a signed map, else (min, max).
+
+    A map is signed as soon as it has a negative value (saliency that pushes *against* the
+    class, as LIME's can): then 0 stays at the colormap's centre, also when every value is
+    <= 0. Maps that are never negative (RISE) use their own min-max range.
+    """
     lo, hi = float(sal.min()), float(sal.max())
-    if lo < 0.0 < hi:
-        m = max(-lo, hi)
+    if lo < 0.0:
+        m = max(-lo, abs(hi))
         return -m, m
     return lo, hi
 
@@ -226,7 +231,7 @@ def plotly_colorscale(colormap: str) -> list[list[float | str]]:
 
 
 def default_colormap(saliency: np.ndarray) -> str:
-    """Suggest a colormap: ``"RdBu"`` for a signed map (both signs present), else ``"jet"``.
+    """Suggest a colormap: ``"RdBu"`` for a signed map (any negative value), else ``"jet"``.
 
     Parameters
     ----------
@@ -239,17 +244,17 @@ def default_colormap(saliency: np.ndarray) -> str:
         A name from :data:`COLORMAPS`.
     """
     sal = _check_saliency(saliency)
-    lo, hi = _value_range(sal)
-    return "RdBu" if lo < 0.0 < hi else "jet"
+    lo, _ = _value_range(sal)
+    return "RdBu" if lo < 0.0 else "jet"
 
 
 def normalise(saliency: np.ndarray) -> np.ndarray:
     """Rescale a saliency map for display.
 
-    An unsigned map (all values >= 0, or all <= 0) is min-max scaled to [0, 1]. A
-    signed map (having both signs, as LIME's can) is divided by its largest absolute
-    value, to [-1, 1], so that the sign is kept and 0 stays 0. A constant map has no
-    contrast to show and becomes all zeros.
+    An unsigned map (all values >= 0) is min-max scaled to [0, 1]. A signed map (with
+    negative values, as LIME's can have) is divided by its largest absolute value, to
+    [-1, 1], so that the sign is kept and 0 stays 0. A constant map has no contrast to
+    show and becomes all zeros.
 
     Parameters
     ----------
@@ -267,11 +272,11 @@ def normalise(saliency: np.ndarray) -> np.ndarray:
         If the map is not 2-D, smaller than 2x2, or contains NaN or infinity.
     """
     sal = _check_saliency(saliency)
-    lo, hi = float(sal.min()), float(sal.max())
-    if hi <= lo:
+    if float(sal.max()) <= float(sal.min()):
         return np.zeros(sal.shape, dtype=np.float32)
-    if lo < 0.0 < hi:
-        return (sal / max(-lo, hi)).astype(np.float32)
+    lo, hi = _value_range(sal)
+    if lo < 0.0:
+        return (sal / hi).astype(np.float32)
     return ((sal - lo) / (hi - lo)).astype(np.float32)
 
 

@@ -187,6 +187,7 @@ def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models,
     a, _ = stub_models
     monkeypatch.setenv("SALIENCY_LAB_MODELS", os.pathsep.join([str(a), "resnet50"]))
     ui.load_model.clear()
+    ui._load_failures().clear()
     try:
         at = app({"m1": "resnet50", "m2": str(a)})
         at.switch_page("pages/compare_models.py").run()
@@ -199,6 +200,7 @@ def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models,
         assert charts(at) == 3  # the available model is still explained
     finally:
         ui.load_model.clear()
+        ui._load_failures().clear()
 
 
 def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
