@@ -189,3 +189,20 @@ def test_unwritable_or_damaged_cache_degrades_gracefully(tmp_path, monkeypatch):
     assert clf2.top_k(img, 1)[0][1] == "espresso"
     assert damaged.stat().st_size > 1_000_000
     assert efficientnet_lite.load_pretrained(cache) is not None  # loads from the repaired cache
+
+
+def test_interrupted_download_leaves_no_partial_file(monkeypatch, tmp_path):
+    import keras.src.backend.config as kconfig
+    from keras.src.utils import file_utils
+
+    monkeypatch.setattr(kconfig, "_KERAS_DIR", str(tmp_path))
+
+    def half_download(url, filename, reporthook=None):
+        with open(filename, "wb") as f:
+            f.write(b"\x89HDF" + b"\0" * 1000)  # the first kilobyte of the weights...
+        raise OSError("connection reset by peer")  # ...then the network drops
+
+    monkeypatch.setattr(file_utils, "urlretrieve", half_download)
+    with pytest.raises(ModelLoadError, match="efficientnet_lite0"):
+        load_classifier("xception")
+    assert not [p for p in (tmp_path / "models").iterdir()]  # nothing half-written stays
