@@ -36,6 +36,9 @@ if ctx is not None:
                         + ". Choose one of them above.")
             loaded.append((col, name, clf))
     if ui.run_button("models", "Explain with both models"):
+        if all(clf is None for _, _, clf in loaded):
+            st.warning("Neither model can be loaded here. Choose EfficientNet-Lite0 (offline), "
+                       "or another available model, as Model 1 or Model 2.")
         for side, (col, name, clf) in enumerate(loaded):
             if clf is None:
                 continue

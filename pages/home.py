@@ -40,5 +40,5 @@ if ctx is not None:
             with col:
                 res = ui.run(ctx, method, dict(ui.xc.DEFAULTS[method]), target)
                 if res is not None:
-                    ui.show(res, ctx, f"home-{method}")
+                    ui.show(res, ctx, f"home-{method}", label=method.upper())
     ui.auc_summary()

@@ -22,9 +22,9 @@ if ctx is not None:
     if ui.run_button("versus", "Explain with both"):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        for col, method, params in ((c1, "lime", lime), (c2, "rise", rise)):
+        for col, method, params in zip(st.columns(2), ("lime", "rise"), (lime, rise), strict=True):
             with col:
                 res = ui.run(ctx, method, params, target)
                 if res is not None:
-                    ui.show(res, ctx, f"versus-{method}")
+                    ui.show(res, ctx, f"versus-{method}", label=method.upper())
     ui.auc_summary()

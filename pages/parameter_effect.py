@@ -39,7 +39,7 @@ if ctx is not None:
     if ui.run_button("params", "Compare A and B"):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        for col, params, tag in ((col_a, params_a, "A"), (col_b, params_b, "B")):
+        for col, params, tag in zip(st.columns(2), (params_a, params_b), "AB", strict=True):
             with col:
                 res = ui.run(ctx, method, params, target, f"Set {tag}")
                 if res is not None:

@@ -100,7 +100,8 @@ def get_model(name: str, *, where=st) -> xc.Classifier | None:
     """The model, or ``None`` after telling the user why it is not available."""
     clf, error = try_model(name)
     if clf is None:
-        where.warning(f"**{model_label(name)} is not available.** {error}")
+        why = (error or "").strip()
+        where.warning(f"**{model_label(name)} is not available.** {why[:1].upper()}{why[1:]}")
     return clf
 
 
@@ -112,6 +113,14 @@ def _url_warn(message: str) -> None:
     _render_url_warnings()
 
 
+class _Adjusted(ValueError):
+    """A link value that was unusable as given but has a nearest usable value."""
+
+    def __init__(self, value: Any, reason: str):
+        super().__init__(reason)
+        self.value = value
+
+
 def _init(key: str, default: T, parse: Callable[[str], T]) -> None:
     """Give widget ``key`` its first value: from the URL when valid, else ``default``."""
     if key in st.session_state:
@@ -121,6 +130,9 @@ def _init(key: str, default: T, parse: Callable[[str], T]) -> None:
     if raw is not None:
         try:
             value = parse(raw)
+        except _Adjusted as adj:
+            value = adj.value
+            _url_warn(f"`{key}={raw}` from the link {adj}; using {value!r}")
         except (ValueError, TypeError) as exc:
             _url_warn(f"ignored `{key}={raw}` from the link ({exc}); using {default!r}")
     st.session_state[key] = value
@@ -137,7 +149,8 @@ def _choice(options: Sequence[T]) -> Callable[[str], T]:
         for opt in options:
             if str(opt) == raw:
                 return opt
-        raise ValueError(f"not one of {', '.join(map(str, options))}")
+        shown = ", ".join(map(str, options[:8])) + (", …" if len(options) > 8 else "")
+        raise ValueError(f"not one of the choices ({shown})")
 
     return parse
 
@@ -149,7 +162,8 @@ def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
         except ValueError:
             raise ValueError("not a whole number" if kind is int else "not a number") from None
         if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
+            raise _Adjusted(min(max(value, kind(low)), kind(high)),
+                            f"must be between {low} and {high}")
         return value
 
     return parse
@@ -167,8 +181,14 @@ def selectbox(label: str, options: Sequence[T], default: T, key: str, **kw) -> T
 
 
 def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **kw) -> list[T]:
-    parse_one = _choice(options)
-    _init(key, default, lambda raw: [parse_one(v) for v in raw.split(",") if v])
+    def parse(raw: str) -> list[T]:
+        wanted = [v for v in raw.split(",") if v]
+        known = [opt for v in wanted for opt in options if str(opt) == v]
+        if len(known) < len(wanted):
+            raise _Adjusted(known, "has values that are not among the choices")
+        return known
+
+    _init(key, default, parse)
     value = st.multiselect(label, options, key=key, **kw)
     _publish(key, value)
     return value
@@ -570,6 +590,8 @@ def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> No
     and a row for the page's AUC table (see :func:`auc_summary`).
     """
     expl, display = res.expl, ctx.display
+    if label:
+        st.subheader(label, divider="gray")
     st.markdown(describe(expl))
     cmap = display.colormap or xc.render.default_colormap(expl.saliency)
     figs = [
@@ -578,7 +600,7 @@ def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> No
                                       alpha=display.alpha, title="overlay")),
         ("isolines", xc.isolines_figure(expl.image, expl.saliency, colormap=cmap,
                                         n_levels=display.levels, mode=display.level_mode,
-                                        title="isolines")),
+                                        dim=0.3, title="isolines")),
     ]
     for name, fig in figs:
         fig.update_layout(height=300)
@@ -619,10 +641,13 @@ def auc_summary() -> None:
     rows = st.session_state.get("_auc_rows")
     if not rows:
         return
+    rows = sorted(rows, key=lambda r: r["map"].endswith("baseline"))  # the maps first
     st.subheader("Faithfulness")
     st.caption(f"Deletion and insertion over {METRIC_STEPS} steps (RISE paper protocol: "
-               "black for deletion, blurred image for insertion). A map that does not beat "
-               "the random and centred baselines is not explaining the model.")
+               "black for deletion, blurred image for insertion). A map should beat the "
+               "baselines: random blobs, and a centred Gaussian (\"the object is in the "
+               "middle\"). Where the object fills the whole photo, the centred map is hard to "
+               "beat: there most of the picture is evidence.")
     st.dataframe(rows, hide_index=True)
 
 
@@ -649,8 +674,8 @@ def lime_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[s
     params = {"num_samples": number("Samples", 10, 20000, d["num_samples"], f"{prefix}n",
                                     help="Perturbed images the local linear model is fitted on.")}
     params["num_features"] = number(
-        "Superpixels kept (num_features)", 1, 100000, d["num_features"], f"{prefix}f",
-        help="Only the superpixels with the largest |weight| keep their colour.")
+        "Superpixels kept (num_features; 100000 = all)", 1, 100000, d["num_features"],
+        f"{prefix}f", help="Only the superpixels with the largest |weight| keep their colour.")
     params["hide_color"] = selectbox("Hidden superpixels become", hide_options, d["hide_color"],
                                      f"{prefix}h")
     params["segmentation"] = selectbox("Segmentation", ["quickshift", "slic", "felzenszwalb"],
@@ -681,3 +706,7 @@ def run_button(page: str, label: str = "Run") -> bool:
     if st.session_state[state]:
         _publish("run", page)
     return bool(st.session_state[state])
+
+
+if __name__ == "__main__":  # opened as a page by Streamlit's legacy pages/ mode (/ui)
+    _through_app()

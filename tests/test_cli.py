@@ -123,11 +123,11 @@ def test_metrics_flag_adds_aucs_that_beat_the_random_baseline(square_cnn, tmp_pa
                  "--quiet"]) == 0
     rec = json.loads((out / "sq_square_cnn_rise.json").read_text())
     m = rec["metrics"]
-    assert m["steps"] == 16 and set(m["baselines"]) == {"random baseline", "center baseline"}
+    assert m["steps"] == 16 and set(m["baselines"]) == {"random baseline", "centre baseline"}
     assert 0.0 <= m["deletion_auc"] <= 1.0 and 0.0 <= m["insertion_auc"] <= 1.0
     # deleting the square first kills the score at once; deleting at random does not
     assert m["deletion_auc"] < m["baselines"]["random baseline"]["deletion_auc"]
-    assert m["deletion_auc"] < m["baselines"]["center baseline"]["deletion_auc"]
+    assert m["deletion_auc"] < m["baselines"]["centre baseline"]["deletion_auc"]
 
 
 def test_out_must_be_writable_and_same_stems_do_not_overwrite(square_cnn, tmp_path, capsys):
@@ -157,3 +157,9 @@ def test_rise_rejects_lime_only_parameters():
     with pytest.raises(ValueError, match="segmentation_params"):
         explain(lambda x: np.ones((len(x), 2)) / 2, img, "rise", 0, class_names=["a", "b"],
                 params={"segmentation_params": {"n_segments": 4}})
+
+
+def test_argparse_errors_are_one_line_too(capsys):
+    assert main(["--sample", "coffee", "--n-masks", "abc"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "--n-masks" in err[0]

@@ -71,12 +71,12 @@ def test_perfect_map_beats_the_baselines_on_a_collapse_model(bright_image):
     assert ins_random.auc < 0.2 < ins_perfect.auc
     results = faithfulness(collapse_model, bright_image, {"perfect": perfect}, 1, steps=32,
                            insertion_substrate="black")
-    assert set(results) == {"perfect", "random baseline", "center baseline"}
+    assert set(results) == {"perfect", "random baseline", "centre baseline"}
     table = {r["map"]: r for r in auc_table(results)}
     assert table["perfect"]["insertion_auc"] > table["random baseline"]["insertion_auc"]
-    assert table["perfect"]["insertion_auc"] > table["center baseline"]["insertion_auc"]
+    assert table["perfect"]["insertion_auc"] > table["centre baseline"]["insertion_auc"]
     assert table["perfect"]["deletion_auc"] <= table["random baseline"]["deletion_auc"]
-    assert table["perfect"]["deletion_auc"] < table["center baseline"]["deletion_auc"]
+    assert table["perfect"]["deletion_auc"] < table["centre baseline"]["deletion_auc"]
 
 
 @pytest.mark.parametrize("batch_size", [1, 5, 100])

@@ -317,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=400.0, help="seconds per session")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.set_defaults(func=bench_load)
+    from xai_core import bench_peers
+
+    bench_peers.register(sub)
     args = parser.parse_args(argv)
     args.func(args)
     return 0

@@ -48,9 +48,17 @@ class ProgressBar:
         self.stream.flush()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one ``error:`` line (exit 2), not a usage block."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see python -m xai_core --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m xai_core",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Explain image classifiers with RISE and LIME; write PNGs, .npy maps and JSON records.",
         epilog="Example: python -m xai_core --sample chelsea --method both --out out/",
     )

@@ -225,7 +225,7 @@ def _skimage_sample(name: str) -> Callable[[], np.ndarray]:
 #: Photos that ship offline with scikit-image, by display name.
 SAMPLE_IMAGES: dict[str, Callable[[], np.ndarray]] = {
     name: _skimage_sample(name)
-    for name in ("chelsea", "coffee", "rocket", "astronaut", "motorcycle_left", "camera")
+    for name in ("coffee", "chelsea", "rocket", "astronaut", "motorcycle_left", "camera")
 }
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"

@@ -239,8 +239,8 @@ def center_saliency(shape: tuple[int, int], sigma: float = 0.25) -> np.ndarray:
 
 
 def baseline_maps(shape: tuple[int, int], seed: int = 0) -> dict[str, np.ndarray]:
-    """The baselines every explanation should beat: ``{"random": ..., "center": ...}``."""
-    return {"random": random_saliency(shape, seed), "center": center_saliency(shape)}
+    """The baselines every explanation should beat: ``{"random": ..., "centre": ...}``."""
+    return {"random": random_saliency(shape, seed), "centre": center_saliency(shape)}
 
 
 def faithfulness(predict: PredictFn, image: np.ndarray, maps: Mapping[str, np.ndarray],
@@ -252,7 +252,7 @@ def faithfulness(predict: PredictFn, image: np.ndarray, maps: Mapping[str, np.nd
 
     Substrates default to the RISE paper's protocol (black for deletion, blur for insertion).
     Returns ``{map name: {"deletion": CausalCurve, "insertion": CausalCurve}}``; the
-    baselines are named ``"random baseline"`` and ``"center baseline"``.
+    baselines are named ``"random baseline"`` and ``"centre baseline"``.
     """
     img = check_image(image)
     all_maps = dict(maps)

@@ -117,7 +117,9 @@ def test_bad_link_values_fall_back_with_a_warning(stub_models):
     text = " ".join(w.value for w in at.warning)
     for key in ("img=nonexistent", "alpha=7", "levels=many", "n=-4", "model=vgg"):
         assert key in text
-    assert at.session_state["alpha"] == 0.5
+    assert at.session_state["alpha"] == 1.0  # out of range: the nearest allowed value
+    assert at.session_state["n"] == 10
+    assert at.session_state["img"] == "coffee"  # unknown: the default
 
 
 def _png(w: int, h: int) -> bytes:
@@ -209,7 +211,7 @@ def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
     assert_clean(at)
     assert charts(at) == 8  # 2 x (three faces + one curves figure)
     table = at.dataframe[-1].value
-    assert list(table["map"]) == ["LIME", "random baseline", "center baseline", "RISE"]
+    assert list(table["map"]) == ["LIME", "RISE", "random baseline", "centre baseline"]
     assert table["deletion AUC ↓"].between(0, 1).all()
     assert table["insertion AUC ↑"].between(0, 1).all()
     # turning the toggle off hides them without recomputing the maps
