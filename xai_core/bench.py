@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m xai_core.bench rise|lime|metrics|load [options]``.
+"""Benchmarks: ``python -m xai_core.bench all|rise|lime|peers|memory|metrics|load [options]``.
 
 Each section prints one JSON object per line. This machine's speed drifts from second
 to second, so speed is reported as in-run ratios: ``overhead`` = the explainer's wall
@@ -9,6 +9,7 @@ the explainer costs nothing beside the model.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -286,6 +287,49 @@ def _json_range(text: str) -> tuple[float, float] | None:
     return (float(m.group(1)), float(m.group(2))) if m else None
 
 
+class _Tee:
+    """Write to stdout and keep the JSON lines (so ``all`` can build its table)."""
+
+    def __init__(self, out):
+        self.out, self.records = out, []
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    self.records.append(json.loads(line))
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def bench_all(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Every section in one process, then one table. Each section can also run alone."""
+    sections = [["rise"], ["lime"], ["peers", "--n-masks", str(args.budget),
+                                     "--num-samples", str(args.budget)], ["memory"]]
+    sub_names = parser._subparsers._group_actions[0].choices  # the registered sections
+    sections += [[name] for name in ("engines", "efficiency") if name in sub_names]
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        for argv in sections:
+            print(f"# section {argv[0]}", file=sys.stderr, flush=True)
+            section_args = parser.parse_args(argv)
+            try:
+                section_args.func(section_args)
+            except Exception as exc:  # one broken section must not hide the others
+                _emit({"section": argv[0], "error": f"{type(exc).__name__}: {exc}"})
+    rows = [r for r in tee.records if "wall_s" in r or "images_per_s" in r or "peak_extra_mb" in r]
+    print("\n| section | tool / what | budget | wall s | inside model s | overhead | peak extra MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        tool = r.get("tool") or r.get("what") or r.get("engine") or ""
+        budget = r.get("budget") or r.get("n_masks") or r.get("num_samples") or r.get("images") or ""
+        print(f"| {r.get('section')} | {tool} | {budget} | {r.get('wall_s', '')} | "
+              f"{r.get('inside_model_s', '')} | {r.get('overhead', r.get('images_per_s', ''))} | "
+              f"{r.get('peak_extra_mb', r.get('peak_traced_mb', ''))} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xai_core.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -320,8 +364,17 @@ def main(argv: list[str] | None = None) -> int:
     from xai_core import bench_peers
 
     bench_peers.register(sub)
+    for name in ("engines", "bench_efficiency"):  # optional sections, where present
+        with contextlib.suppress(ImportError, AttributeError):
+            __import__(f"xai_core.{name}", fromlist=["register"]).register(sub)
+    p = sub.add_parser("all", help="every section in one process, then one table")
+    p.add_argument("--budget", type=int, default=500, help="masks / samples for the peers")
+    p.set_defaults(func=None)
     args = parser.parse_args(argv)
-    args.func(args)
+    if args.section == "all":
+        bench_all(args, parser)
+    else:
+        args.func(args)
     return 0
 
 
