@@ -79,3 +79,24 @@ def square_cnn(tmp_path_factory):
     model.save(path)
     clf = Classifier("square_cnn", (32, 32), ["no square", "square"], model, preprocessing="none")
     return clf, path
+
+
+@pytest.fixture()
+def offline(monkeypatch, tmp_path):
+    """No network and an empty Keras cache: a download of ImageNet weights must fail.
+
+    Yields the Keras cache folder (``<tmp>/models`` is where weights would be saved).
+    """
+    import socket
+
+    import keras.src.backend.config as kconfig
+
+    monkeypatch.setattr(kconfig, "_KERAS_DIR", str(tmp_path))
+
+    def no_network(*args, **kwargs):
+        raise OSError("network is unreachable (blocked by the test)")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    return tmp_path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import socket
 
 import numpy as np
 import pytest
@@ -83,17 +82,8 @@ def test_keras_applications_adapters_with_random_weights(name, size):
     np.testing.assert_allclose(p, ref, atol=1e-5)
 
 
-def test_download_failure_says_how_to_work_offline(monkeypatch, tmp_path):
-    import keras.src.backend.config as kconfig
-
-    monkeypatch.setattr(kconfig, "_KERAS_DIR", str(tmp_path))  # no cached weights
-
-    def no_network(*args, **kwargs):
-        raise OSError("network is unreachable (blocked by the test)")
-
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+def test_download_failure_says_how_to_work_offline(offline):
+    tmp_path = offline
     with pytest.raises(ModelLoadError) as info:
         load_classifier("resnet50")
     msg = str(info.value)

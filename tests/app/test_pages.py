@@ -171,21 +171,9 @@ def test_a_good_upload_is_used(stub_models):
 
 
 def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models, monkeypatch,
-                                                                      tmp_path):
-    import socket
-
-    import keras.src.backend.config as kconfig
-
+                                                                      offline):
     from pages import ui
 
-    monkeypatch.setattr(kconfig, "_KERAS_DIR", str(tmp_path))  # no cached weights
-
-    def no_network(*args, **kwargs):
-        raise OSError("network is unreachable (blocked by the test)")
-
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "getaddrinfo", no_network)
     a, _ = stub_models
     monkeypatch.setenv("SALIENCY_LAB_MODELS", os.pathsep.join([str(a), "resnet50"]))
     ui.load_model.clear()
