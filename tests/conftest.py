@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# converted models (EfficientNet-Lite0 weights, LiteRT flatbuffers) go to a throw-away folder,
+# not the user's cache
+os.environ.setdefault("XAI_CACHE_DIR", tempfile.mkdtemp(prefix="saliency-lab-test-cache-"))
 
 import numpy as np
 import pytest

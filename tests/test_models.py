@@ -65,7 +65,7 @@ def test_predict_batches_and_rows_are_probabilities(lite0):
 def test_keras_applications_adapters_with_random_weights(name, size):
     import keras
 
-    clf = load_classifier(name, weights=None)
+    clf = load_classifier(name, weights=None, engine="keras")  # LiteRT: tests/test_engines.py
     assert clf.input_size == size and clf.n_classes == 1000
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (2, *size, 3)).astype(np.float32)

@@ -77,6 +77,11 @@ class Classifier:
         Key of :data:`PREPROCESSING` applied inside :meth:`predict`.
     batch_size
         Images per compiled model call.
+    engine
+        Inference engine in use: ``"keras"`` or ``"litert"`` (the same model converted
+        to LiteRT, used only where it matches Keras; see :mod:`xai_core.engines`).
+    engine_note
+        Why that engine was chosen (e.g. the measured difference, or why LiteRT was not used).
     """
 
     name: str
@@ -87,6 +92,8 @@ class Classifier:
     outputs_logits: bool = False
     batch_size: int = 32
     _fn: Callable | None = field(default=None, init=False, repr=False)
+    _engine: Any = field(default=None, init=False, repr=False)
+    engine_note: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.preprocessing not in PREPROCESSING:
@@ -99,6 +106,10 @@ class Classifier:
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def engine(self) -> str:
+        return "keras" if self._engine is None else self._engine.name
 
     def _compiled(self) -> Callable:
         if self._fn is None:
@@ -137,6 +148,12 @@ class Classifier:
                 f"{self.name} expects images of shape (N, {self.input_size[0]}, "
                 f"{self.input_size[1]}, 3); got {x.shape}. Use classifier.prepare(image) first"
             )
+        if self._engine is not None:
+            return self._engine.predict(x, self.batch_size)
+        return self._predict_keras(x)
+
+    def _predict_keras(self, x: np.ndarray) -> np.ndarray:
+        """The Keras path of :meth:`predict` on a validated float32 (N, H, W, 3) batch."""
         fn = self._compiled()
         chunks = [
             fn(x[i : i + self.batch_size]).numpy() for i in range(0, len(x), self.batch_size)
@@ -303,6 +320,7 @@ def load_classifier(
     preprocessing: str = "none",
     class_names: list[str] | None = None,
     outputs_logits: bool = False,
+    engine: str | None = None,
 ) -> Classifier:
     """Load a classifier by name or from a ``.keras`` file.
 
@@ -319,12 +337,18 @@ def load_classifier(
         For model files only: the input scaling (a key of :data:`PREPROCESSING`), one
         name per output (default ImageNet names for 1000 outputs, else ``"class i"``),
         and whether the model outputs logits (a softmax is then applied).
+    engine
+        ``"auto"`` (LiteRT where its outputs match Keras within 1e-4, else Keras),
+        ``"keras"`` or ``"litert"`` (error if it cannot run or does not match).
+        Default: ``$XAI_ENGINE`` or ``"auto"``. See :mod:`xai_core.engines`.
 
     Raises
     ------
     ModelLoadError
         Unknown name, weights that cannot be downloaded (the message says where to put
-        the file to work offline), or a model file that is unsafe or of the wrong shape.
+        the file to work offline), or a model file that is unsafe or of the wrong shape;
+        :class:`~xai_core.engines.EngineError` (a subclass) when ``engine="litert"``
+        cannot be used.
 
     Examples
     --------
@@ -338,13 +362,17 @@ def load_classifier(
         raise ValueError(
             f"unknown preprocessing {preprocessing!r}; choose one of {', '.join(PREPROCESSING)}"
         )
+    from xai_core import engines
+
+    engine = engines.resolve_engine(engine)
     key = os.fspath(name_or_path)
     if key == "efficientnet_lite0":
-        return _load_efficientnet_lite0(weights)
+        return engines.use_engine(_load_efficientnet_lite0(weights), engine)
     if key in _KERAS_APPS:
-        return _load_keras_app(key, weights)
+        return engines.use_engine(_load_keras_app(key, weights), engine)
     if key.lower().endswith((".keras", ".h5", ".hdf5")) or os.sep in key:
-        return _load_user_model(Path(key), preprocessing, class_names, outputs_logits)
+        clf = _load_user_model(Path(key), preprocessing, class_names, outputs_logits)
+        return engines.use_engine(clf, engine)
     raise ModelLoadError(
         f"unknown model {key!r}; choose one of {', '.join(MODEL_NAMES)} or give a .keras file path"
     )
