@@ -370,6 +370,10 @@ def sidebar() -> Context | None:
                 st.info(f"Using {model_label(fallback)} instead"
                         + (": it works offline." if fallback == OFFLINE_MODEL else "."))
                 name, clf = fallback, get_model(fallback, where=st)
+        if clf is not None:
+            engine = {"litert": "LiteRT (XNNPACK)", "keras": "Keras"}.get(clf.engine, clf.engine)
+            note = clf.engine_note.split(": ", 1)[-1]
+            st.caption(f"Runs on {engine}" + (f" ({note})" if note else ""))
         seed = number("Seed", 0, 2**31 - 1, 0, "seed", help="Same seed, same map.")
         st.header("Display")
         cmap = selectbox("Colormap", ["auto", *xc.COLORMAPS], "auto", "cmap",
