@@ -489,13 +489,76 @@ def run(ctx: Context, method: str, params: dict[str, Any], target: int,
     image_key = image_key or ctx.image_key
     model_key = model_name or ctx.model_name
     key = (model_key, image_key, method, json.dumps(params, sort_keys=True), ctx.seed, int(target))
-    expl = computed(
-        label or method.upper(), "masks" if method == "rise" else "samples", key,
-        lambda progress: xc.explain(clf.predict, image, method, int(target),
-                                    class_names=clf.class_names, params=params, seed=ctx.seed,
-                                    progress=progress, model_name=clf.name,
-                                    image_name=image_name or ctx.image_name))
+    label = label or method.upper()
+    if method == "rise":
+        compute = _rise_compute(ctx, clf, image, model_key, image_key, params, int(target),
+                                image_name or ctx.image_name, label)
+    else:
+        def compute(progress):
+            return xc.explain(clf.predict, image, method, int(target),
+                              class_names=clf.class_names, params=params, seed=ctx.seed,
+                              progress=progress, model_name=clf.name,
+                              image_name=image_name or ctx.image_name)
+    expl = computed(label, "masks" if method == "rise" else "samples", key, compute)
     return None if expl is None else Result(expl, clf, image_key, model_key)
+
+
+@dataclass(eq=False)
+class _SharedRun:
+    """A RISE run shared by every target (and session) with the same image and settings."""
+
+    run: Any
+    lock: Any
+
+
+def _rise_compute(ctx: Context, clf: xc.Classifier, image: np.ndarray, model_key: str,
+                  image_key: str, params: dict[str, Any], target: int, image_name: str,
+                  label: str) -> Callable[[Callable[[int, int], None]], xc.Explanation]:
+    """RISE through one cached :class:`~xai_core.rise.RiseRun` per image and settings.
+
+    The run keeps every class's scores, so another target class of the same image costs no
+    model call; while it runs, a live preview shows the map improving batch by batch with
+    its convergence estimate.
+    """
+    import threading
+
+    settings = {**xc.DEFAULTS["rise"], **params}
+    stop_at_r = settings.pop("stop_at_r")
+    run_key = ("rise-run", model_key, image_key, json.dumps(settings, sort_keys=True), ctx.seed)
+
+    def compute(progress: Callable[[int, int], None]) -> xc.Explanation:
+        cache = explanation_cache()
+        shared = cache.get(run_key)
+        if shared is None:
+            shared = _SharedRun(xc.RiseRun(clf.predict, image, max_masks=settings["n_masks"],
+                                           mask_size=settings["mask_size"],
+                                           keep_prob=settings["keep_prob"], seed=ctx.seed),
+                                threading.Lock())
+            cache.put(run_key, shared)
+        preview = st.empty()
+        shown = [0.0]
+
+        def on_frame(frame) -> None:
+            now = time.perf_counter()
+            if now - shown[0] < 0.7:
+                return
+            shown[0] = now
+            with preview.container():
+                st.image(xc.heatmap_image(np.maximum(frame.saliency, 0.0)), width=160,
+                         caption=f"{label}: {frame.n_masks} masks, r ≈ {frame.r_estimate:.2f}")
+
+        probability = float(cached_probabilities(model_key, image_key, _clf=clf,
+                                                 _image=image)[target])
+        try:
+            with shared.lock:
+                return xc.rise_explanation(shared.run, target, class_names=clf.class_names,
+                                           stop_at_r=stop_at_r, progress=progress,
+                                           on_frame=on_frame, model_name=clf.name,
+                                           image_name=image_name, probability=probability)
+        finally:
+            preview.empty()
+
+    return compute
 
 
 @st.cache_resource
@@ -597,12 +660,13 @@ def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> No
     if label:
         st.subheader(label, divider="gray")
     st.markdown(describe(expl))
-    cmap = display.colormap or xc.render.default_colormap(expl.saliency)
+    sal = expl.display_saliency
+    cmap = display.colormap or xc.render.default_colormap(sal)
     figs = [
-        ("heatmap", xc.heatmap_figure(expl.saliency, colormap=cmap, title="heatmap")),
-        ("overlay", xc.overlay_figure(expl.image, expl.saliency, colormap=cmap,
+        ("heatmap", xc.heatmap_figure(sal, colormap=cmap, title="heatmap")),
+        ("overlay", xc.overlay_figure(expl.image, sal, colormap=cmap,
                                       alpha=display.alpha, title="overlay")),
-        ("isolines", xc.isolines_figure(expl.image, expl.saliency, colormap=cmap,
+        ("isolines", xc.isolines_figure(expl.image, sal, colormap=cmap,
                                         n_levels=display.levels, mode=display.level_mode,
                                         dim=0.3, title="isolines")),
     ]
@@ -668,6 +732,12 @@ def rise_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[s
                             help="Small s finds large regions; large s finer detail."),
         "keep_prob": slider("Keep probability (p)", 0.05, 0.95, float(d["keep_prob"]), f"{prefix}p",
                             step=0.05),
+        "stop_at_r": 0.95 if toggle(
+            "Auto budget: stop once the map is stable", d["stop_at_r"] is not None,
+            f"{prefix}auto",
+            help="Stops when two halves of the masks agree well enough that the map "
+                 "correlates r ≥ 0.95 with the map of infinitely many masks (estimated); "
+                 "N is then the most it may use.") else None,
     }
 
 

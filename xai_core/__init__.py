@@ -14,9 +14,11 @@ from xai_core.explain import (
     export_files,
     faithfulness_of,
     resolve_target,
+    rise_explanation,
 )
 from xai_core.images import MAX_PIXELS, fit_to_size, load_image, load_sample, sample_names
 from xai_core.lime_explainer import LimeResult, check_lime_params, explain_lime
+from xai_core.masks import SAMPLERS
 from xai_core.metrics import (
     CausalCurve,
     auc_table,
@@ -53,22 +55,33 @@ from xai_core.render import (
     representations,
     save_png,
 )
-from xai_core.rise import check_rise_params, explain_rise
+from xai_core.rise import (
+    ESTIMATORS,
+    RiseFrame,
+    RiseRun,
+    check_rise_params,
+    explain_rise,
+    split_half_r,
+)
 from xai_core.segmentation import segment
 
 __all__ = [
     "COLORMAPS",
     "DEFAULTS",
+    "ESTIMATORS",
     "MAX_PIXELS",
     "METHODS",
     "MODEL_NAMES",
     "PREPROCESSING",
+    "SAMPLERS",
     "CausalCurve",
     "Classifier",
     "Explanation",
     "ImageError",
     "LimeResult",
     "ModelLoadError",
+    "RiseFrame",
+    "RiseRun",
     "auc_table",
     "baseline_maps",
     "center_saliency",
@@ -105,7 +118,9 @@ __all__ = [
     "random_saliency",
     "representations",
     "resolve_target",
+    "rise_explanation",
     "sample_names",
     "save_png",
     "segment",
+    "split_half_r",
 ]

@@ -21,13 +21,14 @@ import numpy as np
 from xai_core._common import ProgressFn, check_image
 from xai_core.lime_explainer import explain_lime
 from xai_core.render import default_colormap, grid_image, png_bytes, representations
-from xai_core.rise import explain_rise
+from xai_core.rise import RiseFrame, RiseRun
 
 #: Explanation methods by name.
 METHODS = ("rise", "lime")
 #: Default parameters of each method (the library's defaults).
 DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "rise": MappingProxyType({"n_masks": 1000, "mask_size": 7, "keep_prob": 0.5}),
+    "rise": MappingProxyType({"n_masks": 1000, "mask_size": 7, "keep_prob": 0.5,
+                              "stop_at_r": None}),
     "lime": MappingProxyType({
         "num_samples": 1000,
         "num_features": 100000,
@@ -73,6 +74,12 @@ class Explanation:
     params: dict[str, Any]
     wall_s: float
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def display_saliency(self) -> np.ndarray:
+        """The map as drawn: RISE's is clipped at 0 (an expected score is never negative;
+        the centred estimator's noise can dip just below where the map is about 0)."""
+        return np.maximum(self.saliency, 0.0) if self.method == "rise" else self.saliency
 
     def record(self) -> dict[str, Any]:
         """The JSON record written beside the map: what, on what, with which settings."""
@@ -151,6 +158,7 @@ def explain(
     progress: ProgressFn | None = None,
     model_name: str = "model",
     image_name: str = "image",
+    on_frame: Callable[[RiseFrame], None] | None = None,
 ) -> Explanation:
     """Explain ``image`` for class ``target`` with ``method`` and describe the result.
 
@@ -170,6 +178,9 @@ def explain(
         Method parameters; missing ones take :data:`DEFAULTS`. Unknown keys raise.
     seed, batch_size, progress
         As in :func:`xai_core.explain_rise` / :func:`xai_core.explain_lime`.
+    on_frame
+        RISE only: called with each :class:`~xai_core.rise.RiseFrame` (the map so far and
+        its convergence estimate), for a live preview.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
@@ -186,9 +197,12 @@ def explain(
     t0 = time.perf_counter()
     extra: dict[str, Any] = {}
     if method == "rise":
-        saliency = explain_rise(predict, img, target, **settings, batch_size=batch_size,
-                                seed=seed, progress=progress)
-        used = {"method": "rise", **settings, "batch_size": batch_size, "seed": seed}
+        run = RiseRun(predict, img, max_masks=settings["n_masks"],
+                      mask_size=settings["mask_size"], keep_prob=settings["keep_prob"],
+                      batch_size=batch_size, seed=seed)
+        return rise_explanation(run, target, stop_at_r=settings["stop_at_r"], progress=progress,
+                                on_frame=on_frame, class_names=class_names,
+                                model_name=model_name, image_name=image_name)
     else:
         result = explain_lime(predict, img, target, **settings, batch_size=batch_size,
                               seed=seed, progress=progress)
@@ -200,6 +214,45 @@ def explain(
     probability = float(np.asarray(predict(img[None]))[0, target])
     return Explanation(method, np.asarray(saliency, np.float32), img, model_name, image_name,
                        int(target), class_names[target], probability, used, wall, extra)
+
+
+def rise_explanation(
+    run: RiseRun,
+    target: int,
+    *,
+    class_names: list[str],
+    stop_at_r: float | None = None,
+    progress: ProgressFn | None = None,
+    on_frame: Callable[[RiseFrame], None] | None = None,
+    model_name: str = "model",
+    image_name: str = "image",
+    probability: float | None = None,
+) -> Explanation:
+    """A RISE explanation of ``target`` from a (possibly already advanced) :class:`RiseRun`.
+
+    The run keeps every class's scores, so explaining another class of the same run costs
+    no model call unless more masks are needed (e.g. ``stop_at_r`` not reached yet).
+    ``probability`` (the model's score for ``target`` on the whole image) is computed with
+    one call when not given.
+    """
+    t0 = time.perf_counter()
+    frame = None
+    for frame in run.frames(target, stop_at_r=stop_at_r, progress=progress):
+        if on_frame is not None:
+            on_frame(frame)
+    saliency = run.saliency(target)
+    if probability is None:
+        probability = float(np.asarray(run.predict_image())[target])
+    used = {"method": "rise", "n_masks": run.max_masks, "mask_size": run.plan.mask_size,
+            "keep_prob": run.plan.keep_prob, "stop_at_r": stop_at_r,
+            "batch_size": run.batch_size, "seed": run.seed, "estimator": run.estimator,
+            "sampler": run.sampler}
+    extra = {"masks_used": run.n_done,
+             "r_estimate": round(run.r_estimate(target), 4) if run.n_done else None}
+    del frame
+    return Explanation("rise", np.asarray(saliency, np.float32), run.image, model_name,
+                       image_name, int(target), class_names[target], float(probability), used,
+                       time.perf_counter() - t0, extra)
 
 
 def faithfulness_of(
@@ -251,8 +304,8 @@ def export_bytes(
     """
     if display not in ("singles", "grid"):
         raise ValueError(f"display must be 'singles' or 'grid'; got {display!r}")
-    cmap = colormap or default_colormap(expl.saliency)
-    faces = representations(expl.image, expl.saliency, colormap=cmap, alpha=alpha,
+    cmap = colormap or default_colormap(expl.display_saliency)
+    faces = representations(expl.image, expl.display_saliency, colormap=cmap, alpha=alpha,
                             n_levels=n_levels, mode=level_mode)
     stem = f"{stem or Path(expl.image_name).stem}_{expl.model}_{expl.method}"
     files: dict[str, bytes] = {}
