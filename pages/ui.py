@@ -626,8 +626,14 @@ def _write_stats() -> None:
 
 
 def describe(expl: xc.Explanation) -> str:
+    used = expl.extra.get("masks_used")
+    budget = ""
+    if used is not None:
+        budget = f" · {used} masks" + (f" (r ≈ {expl.extra['r_estimate']:.2f})"
+                                       if expl.extra.get("r_estimate") is not None else "")
     return (f"**{expl.method.upper()}** · {expl.model} · class **{expl.target_label}** "
-            f"(p = {expl.probability:.3f}) · {expl.wall_s:.1f} s · seed {expl.params.get('seed')}")
+            f"(p = {expl.probability:.3f}) · {expl.wall_s:.1f} s{budget} · "
+            f"seed {expl.params.get('seed')}")
 
 
 METRIC_STEPS = 50
