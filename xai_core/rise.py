@@ -396,20 +396,8 @@ class RiseRun:
         progress: ProgressFn | None = None,
     ) -> np.ndarray:
         """Step until done (or converged, see :meth:`frames`); return ``target``'s map."""
-        stop_at_r = _check_stop_at_r(stop_at_r)
-        self.track(target)
-        if self._already_converged(target, stop_at_r):
-            return self.saliency(target)
-        while self.n_done < self.max_masks:
-            n = self.batch_size
-            if stop_at_r is not None:
-                n = min(n, self.check_every - self.n_done % self.check_every)
-            self.step(n)
-            if progress is not None:
-                progress(self.n_done, self.max_masks)
-            at_check = self.n_done % self.check_every == 0
-            if stop_at_r is not None and at_check and self.converged(target, stop_at_r):
-                break
+        for _frame in self.frames(target, stop_at_r=stop_at_r, progress=progress):
+            pass
         return self.saliency(target)
 
 
