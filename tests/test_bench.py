@@ -34,3 +34,17 @@ def test_lime_section_includes_segmentation(square_cnn, capsys):
     assert next(r for r in rows if r["what"] == "segmentation")["seconds"] >= 0
     run = next(r for r in rows if r["what"] == "explain_lime")
     assert run["num_samples"] == 40 and run["images"] >= 40 and run["overhead"] >= 1.0
+
+
+def test_summary_table_lists_engines_and_timed_runs():
+    rows = bench.summary_table([
+        {"section": "engines", "model": "m", "keras_images_per_s": 10, "litert_images_per_s": 19,
+         "ratio_median": 1.9, "max_abs_diff": 5e-7},
+        {"section": "peers", "tool": "xplique", "method": "rise", "budget": 500, "wall_s": 7.2,
+         "inside_model_s": 5.2, "overhead": 1.39},
+        {"section": "efficiency", "what": "time", "wall_s": 2.0},
+    ])
+    assert rows[1].startswith("| section |")
+    assert "keras 10 -> litert 19 images/s (x1.9" in rows[3]
+    assert rows[4] == "| peers | xplique rise | 500 | 7.2 | 5.2 | 1.39 |  |"
+    assert len(rows) == 5  # the efficiency timing line is not a timed run

@@ -319,21 +319,27 @@ def bench_all(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None
                 section_args.func(section_args)
             except Exception as exc:  # one broken section must not hide the others
                 _emit({"section": argv[0], "error": f"{type(exc).__name__}: {exc}"})
-    rows = [r for r in tee.records if ("wall_s" in r or "images_per_s" in r or "peak_extra_mb" in r)
-            and r.get("what") != "time"]
-    print("\n| section | tool / what | budget | wall s | inside model s | overhead | peak extra MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in tee.records:  # engines: one row per model
+    print("\n".join(summary_table(tee.records)))
+
+
+def summary_table(records: list[dict]) -> list[str]:
+    """Markdown rows summarising benchmark records (engines first, then timed runs)."""
+    lines = ["", "| section | tool / what | budget | wall s | inside model s | overhead | peak extra MB |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in records:  # engines: one row per model
         if r.get("section") == "engines" and "ratio_median" in r:
-            print(f"| engines | {r['model']}: keras {r['keras_images_per_s']} -> litert "
-                  f"{r['litert_images_per_s']} images/s (x{r['ratio_median']}, "
-                  f"max diff {r['max_abs_diff']:.1e}) | | | | | |")
-    for r in rows:
+            lines.append(f"| engines | {r['model']}: keras {r['keras_images_per_s']} -> litert "
+                         f"{r['litert_images_per_s']} images/s (x{r['ratio_median']}, "
+                         f"max diff {r['max_abs_diff']:.1e}) | | | | | |")
+    for r in records:
+        if not ("wall_s" in r or "images_per_s" in r or "peak_extra_mb" in r) or r.get("what") == "time":
+            continue
         tool = f"{r.get('tool') or r.get('what') or ''} {r.get('method', '')}".strip()
         budget = r.get("budget") or r.get("n_masks") or r.get("num_samples") or r.get("images") or ""
-        print(f"| {r.get('section')} | {tool} | {budget} | {r.get('wall_s', '')} | "
-              f"{r.get('inside_model_s', '')} | {r.get('overhead', r.get('images_per_s', ''))} | "
-              f"{r.get('peak_extra_mb', r.get('peak_traced_mb', ''))} |")
+        lines.append(f"| {r.get('section')} | {tool} | {budget} | {r.get('wall_s', '')} | "
+                     f"{r.get('inside_model_s', '')} | {r.get('overhead', r.get('images_per_s', ''))} | "
+                     f"{r.get('peak_extra_mb', r.get('peak_traced_mb', ''))} |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
