@@ -145,6 +145,19 @@ class _Sums:
         return mean + (ws - mean * self.m[idx].sum(axis=0)) / (n * p)
 
 
+def _masked(image: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``image * mask`` for each mask: float32 (b, H, W, 3) from (H, W, 3) and (b, H, W).
+
+    One channel at a time: numpy's broadcast over a trailing axis of 1 is about twice as
+    slow, and this runs once per batch beside the model. A fresh array each time, so a
+    ``predict`` that keeps its input never sees it change.
+    """
+    out = np.empty((*masks.shape, 3), np.float32)
+    for c in range(3):
+        np.multiply(masks, image[..., c], out=out[..., c])
+    return out
+
+
 @dataclass(frozen=True)
 class RiseFrame:
     """One step of an anytime RISE run.
@@ -284,7 +297,7 @@ class RiseRun:
         start = self.n_done
         stop = min(start + (self.batch_size if n is None else int(n)), self.max_masks)
         masks = self.plan.render(start, stop)
-        out = self._predict(self._img[None] * masks[..., None])
+        out = self._predict(_masked(self._img, masks))
         self.predict_calls += 1
         scores = check_probabilities(out, stop - start)
         if self._scores is None:
