@@ -370,6 +370,26 @@ class RiseRun:
             return False
         return self.converged(target, stop_at_r)
 
+    def _advance(self, target: int, stop_at_r: float | None,
+                 progress: ProgressFn | None) -> Iterator[None]:
+        """Step batch by batch (yielding after each) until done or converged."""
+        stop_at_r = _check_stop_at_r(stop_at_r)
+        self.track(target)
+        if self._already_converged(target, stop_at_r):  # e.g. another class of a stopped run
+            yield
+            return
+        while self.n_done < self.max_masks:
+            n = self.batch_size
+            if stop_at_r is not None:
+                n = min(n, self.check_every - self.n_done % self.check_every)
+            self.step(n)
+            if progress is not None:
+                progress(self.n_done, self.max_masks)
+            yield
+            at_check = self.n_done % self.check_every == 0 or self.n_done == self.max_masks
+            if stop_at_r is not None and at_check and self.converged(target, stop_at_r):
+                return
+
     def frames(
         self,
         target: int,
@@ -383,22 +403,7 @@ class RiseRun:
         the run stops at the first such point where :meth:`converged` holds
         (``n_done >= 128`` masks); otherwise it runs to ``max_masks``.
         """
-        stop_at_r = _check_stop_at_r(stop_at_r)
-        self.track(target)
-        if self._already_converged(target, stop_at_r):  # e.g. another class of a stopped run
-            yield RiseFrame(self.n_done, self.saliency(target), self.r_estimate(target))
-            return
-        while self.n_done < self.max_masks:
-            n = self.batch_size
-            if stop_at_r is not None:
-                n = min(n, self.check_every - self.n_done % self.check_every)
-            self.step(n)
-            if progress is not None:
-                progress(self.n_done, self.max_masks)
-            at_check = self.n_done % self.check_every == 0 or self.n_done == self.max_masks
-            if stop_at_r is not None and at_check and self.converged(target, stop_at_r):
-                yield RiseFrame(self.n_done, self.saliency(target), self.r_estimate(target))
-                return
+        for _ in self._advance(target, stop_at_r, progress):
             yield RiseFrame(self.n_done, self.saliency(target), self.r_estimate(target))
 
     def run(
@@ -408,8 +413,11 @@ class RiseRun:
         stop_at_r: float | None = None,
         progress: ProgressFn | None = None,
     ) -> np.ndarray:
-        """Step until done (or converged, see :meth:`frames`); return ``target``'s map."""
-        for _frame in self.frames(target, stop_at_r=stop_at_r, progress=progress):
+        """Step until done (or converged, see :meth:`frames`); return ``target``'s map.
+
+        Builds no intermediate map, unlike :meth:`frames`.
+        """
+        for _ in self._advance(target, stop_at_r, progress):
             pass
         return self.saliency(target)
 
