@@ -438,7 +438,8 @@ def explain_lime(
     }
     if mode == "blur":
         params["blur_sigma"] = blur_sigma(*img.shape[:2])
-    assert checked.first is not None  # predict has run at least once
+    if checked.first is None:  # lime always evaluates the unperturbed image first
+        raise RuntimeError("lime finished without calling predict: cannot report the prediction")
     return LimeResult(
         saliency=saliency,
         segments=segments,
