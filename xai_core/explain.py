@@ -236,9 +236,10 @@ def rise_explanation(
     one call when not given.
     """
     t0 = time.perf_counter()
-    frame = None
-    for frame in run.frames(target, stop_at_r=stop_at_r, progress=progress):
-        if on_frame is not None:
+    if on_frame is None:  # no preview: skip building the map after every batch
+        run.run(target, stop_at_r=stop_at_r, progress=progress)
+    else:
+        for frame in run.frames(target, stop_at_r=stop_at_r, progress=progress):
             on_frame(frame)
     saliency = run.saliency(target)
     if probability is None:
@@ -249,7 +250,6 @@ def rise_explanation(
             "sampler": run.sampler}
     extra = {"masks_used": run.n_done,
              "r_estimate": round(run.r_estimate(target), 4) if run.n_done else None}
-    del frame
     return Explanation("rise", np.asarray(saliency, np.float32), run.image, model_name,
                        image_name, int(target), class_names[target], float(probability), used,
                        time.perf_counter() - t0, extra)
