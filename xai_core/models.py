@@ -47,7 +47,7 @@ def _preprocess(mode: str, x):
         return (x / 255.0 - tf.constant(_TORCH_MEAN, dtype=x.dtype)) / tf.constant(
             _TORCH_STD, dtype=x.dtype
         )
-    raise ValueError(f"unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESSING)}")
+    raise ValueError(f"no preprocessing implemented for {mode!r}")
 
 
 #: Preprocessing modes: name -> what the model expects.
@@ -59,6 +59,11 @@ PREPROCESSING = {
     "caffe": "BGR minus the ImageNet mean (ResNet50, VGG)",
     "torch": "[0, 1] then ImageNet mean/std per channel (PyTorch models)",
 }
+
+
+def _check_preprocessing(mode: str) -> None:
+    if mode not in PREPROCESSING:
+        raise ValueError(f"unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESSING)}")
 
 
 @dataclass(eq=False)
@@ -96,10 +101,7 @@ class Classifier:
     engine_note: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.preprocessing not in PREPROCESSING:
-            raise ValueError(
-                f"unknown preprocessing {self.preprocessing!r}; choose one of {', '.join(PREPROCESSING)}"
-            )
+        _check_preprocessing(self.preprocessing)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1; got {self.batch_size}")
 
@@ -358,10 +360,7 @@ def load_classifier(
     """
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None; got {weights!r}")
-    if preprocessing not in PREPROCESSING:
-        raise ValueError(
-            f"unknown preprocessing {preprocessing!r}; choose one of {', '.join(PREPROCESSING)}"
-        )
+    _check_preprocessing(preprocessing)
     from xai_core import engines
 
     engine = engines.resolve_engine(engine)
