@@ -6,7 +6,7 @@ Run with ``streamlit run app.py``.
 
 import streamlit as st
 
-from pages import ui
+from dashboard import ui
 
 st.set_page_config(page_title="Saliency Lab", page_icon="🔍", layout="wide")
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import ui
+from dashboard import ui
 
 ctx = ui.page_intro(
     "⚖️ ResNet vs Xception",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import ui
+from dashboard import ui
 
 ctx = ui.page_intro(
     "🐾 Cross-class",
@@ -39,14 +39,14 @@ if ctx is not None:
                     if res is not None:
                         ui.show(res, ctx, f"cross-{t}", label=f"{method.upper()} {names[t]}")
     else:
-        samples = ui.xc.sample_names()
+        samples = ui.sample_names()
         chosen = ui.multiselect("Images", samples, samples[:3], "images", max_selections=4)
         if not chosen:
             st.info("Pick at least one image.")
         elif ui.run_button("cross", "Explain these images"):
             for col, name in zip(st.columns(len(chosen)), chosen, strict=True):
                 with col:
-                    raw = ui._sample(name)
+                    raw = ui.sample_image(name)
                     image = ctx.clf.prepare(raw)
                     key = ui.image_key(raw, ctx.clf)
                     probs = ui.cached_probabilities(ctx.model_name, key, _clf=ctx.clf, _image=image)

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages import ui
+from dashboard import ui
 
 ctx = ui.page_intro(
     "🔍 Saliency Lab",
@@ -38,7 +38,7 @@ if ctx is not None:
         cols = st.columns(2)
         for col, method in zip(cols, ("rise", "lime"), strict=True):
             with col:
-                res = ui.run(ctx, method, dict(ui.xc.DEFAULTS[method]), target)
+                res = ui.run(ctx, method, ui.default_params(method), target)
                 if res is not None:
                     ui.show(res, ctx, f"home-{method}", label=method.upper())
     ui.auc_summary()

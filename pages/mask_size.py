@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import ui
+from dashboard import ui
 
 ctx = ui.page_intro(
     "🧩 RISE mask size",
@@ -16,7 +16,7 @@ if ctx is not None:
                            max_selections=4)
     c1, c2 = st.columns(2)
     with c1:
-        n_masks = ui.number("Masks (N)", 10, ui.xc.rise.MAX_MASKS, 1000, "n")
+        n_masks = ui.number("Masks (N)", 10, ui.MAX_MASKS, 1000, "n")
     with c2:
         keep = ui.slider("Keep probability (p)", 0.05, 0.95, 0.5, "p", step=0.05)
     if not sizes:

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from pages import ui
+from dashboard import ui
 
 ctx = ui.page_intro(
     "🎛️ Parameter effect",

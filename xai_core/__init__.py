@@ -2,23 +2,41 @@
 
 Public names are exported here; modules whose names start with ``_`` are private.
 TensorFlow is imported only when a model is loaded.
+
+Layout (every arrow points one way: the command line -> explain/export -> the rest):
+
+- :mod:`xai_core.explainers`: RISE and LIME over one result type, :class:`Explanation`.
+- :mod:`xai_core.metrics`: deletion / insertion curves, pointing game, baselines.
+- :mod:`xai_core.models`: the classifier contract, the model zoo, backends (LiteRT).
+- :mod:`xai_core.viz`: colours, contours, PNG images and Plotly figures.
+- :mod:`xai_core.images`: image loading and fitting; :mod:`xai_core.export`: files.
+- :mod:`xai_core.explain`: one explanation by method name, end to end.
+- :mod:`xai_core.cli`: ``python -m xai_core`` (also ``saliency-lab``).
 """
 
 from xai_core.errors import ImageError, ModelLoadError
 from xai_core.explain import (
     DEFAULTS,
     METHODS,
-    Explanation,
     explain,
-    export_bytes,
-    export_files,
     faithfulness_of,
     resolve_target,
     rise_explanation,
 )
+from xai_core.explainers.base import Explanation
+from xai_core.explainers.lime import LimeResult, check_lime_params, explain_lime, segment
+from xai_core.explainers.rise import (
+    ESTIMATORS,
+    MAX_MASKS,
+    SAMPLERS,
+    RiseFrame,
+    RiseRun,
+    check_rise_params,
+    explain_rise,
+    split_half_r,
+)
+from xai_core.export import export_bytes, export_files
 from xai_core.images import MAX_PIXELS, fit_to_size, load_image, load_sample, sample_names
-from xai_core.lime_explainer import LimeResult, check_lime_params, explain_lime
-from xai_core.masks import SAMPLERS
 from xai_core.metrics import (
     CausalCurve,
     auc_table,
@@ -37,7 +55,7 @@ from xai_core.models import (
     imagenet_class_names,
     load_classifier,
 )
-from xai_core.render import (
+from xai_core.viz import (
     COLORMAPS,
     compute_contours,
     contour_levels,
@@ -55,20 +73,12 @@ from xai_core.render import (
     representations,
     save_png,
 )
-from xai_core.rise import (
-    ESTIMATORS,
-    RiseFrame,
-    RiseRun,
-    check_rise_params,
-    explain_rise,
-    split_half_r,
-)
-from xai_core.segmentation import segment
 
 __all__ = [
     "COLORMAPS",
     "DEFAULTS",
     "ESTIMATORS",
+    "MAX_MASKS",
     "MAX_PIXELS",
     "METHODS",
     "MODEL_NAMES",

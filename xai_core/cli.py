@@ -151,10 +151,11 @@ def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not args.inputs and not args.sample:
         raise UsageError("give at least one image file, folder, or --sample NAME")
-    from xai_core.explain import explain, export_files, faithfulness_of, resolve_target
+    from xai_core.explain import explain, faithfulness_of, resolve_target
+    from xai_core.export import export_files
     from xai_core.images import load_image, load_sample
     from xai_core.models import load_classifier
-    from xai_core.render import COLORMAPS
+    from xai_core.viz import COLORMAPS
 
     if args.colormap is not None and args.colormap not in COLORMAPS:
         raise UsageError(f"--colormap {args.colormap!r}: choose one of {', '.join(COLORMAPS)}")
@@ -217,8 +218,8 @@ def run(argv: list[str] | None = None) -> int:
 
 def _check_params(methods: list[str], params: dict, args: argparse.Namespace) -> None:
     """Validate every parameter before any model is loaded, so mistakes fail fast."""
-    from xai_core.lime_explainer import check_lime_params
-    from xai_core.rise import check_rise_params
+    from xai_core.explainers.lime import check_lime_params
+    from xai_core.explainers.rise import check_rise_params
 
     if "rise" in methods:
         check_rise_params(args.n_masks, args.mask_size, args.keep_prob, args.batch_size)

@@ -1,27 +1,24 @@
-"""One explanation, end to end: run a method on a classifier, describe it, export it.
+"""One explanation, end to end: a method chosen by name, on a classifier, described.
 
-The command line and the dashboard both go through :func:`explain` and
-:func:`export_files`, so a PNG downloaded from the app and one written by
-``python -m xai_core`` are the same file.
+The command line and the dashboard both go through :func:`explain` (and
+:mod:`xai_core.export` for the files), so a PNG downloaded from the app and one written
+by ``python -m xai_core`` are the same file.
 """
 
 from __future__ import annotations
 
-import io
-import json
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from xai_core._common import ProgressFn, check_image
-from xai_core.lime_explainer import explain_lime
-from xai_core.render import default_colormap, grid_image, png_bytes, representations
-from xai_core.rise import RiseFrame, RiseRun
+from xai_core.explainers.base import Explanation
+from xai_core.explainers.lime import explain_lime
+from xai_core.explainers.rise import RiseFrame, RiseRun
 
 #: Explanation methods by name.
 METHODS = ("rise", "lime")
@@ -37,66 +34,6 @@ DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "positive_only": False,
     }),
 })
-
-
-@dataclass(frozen=True, eq=False)
-class Explanation:
-    """A saliency map with everything needed to reproduce and report it.
-
-    Attributes
-    ----------
-    method
-        ``"rise"`` or ``"lime"``.
-    saliency
-        float32 (H, W) map at the classifier's input size (signed for LIME).
-    image
-        float32 (H, W, 3) RGB in [0, 255]: the prepared image that was explained.
-    model, image_name
-        Names for reports and file names.
-    target, target_label, probability
-        The class explained, its name, and the model's probability for it.
-    params
-        The method's parameters as used (JSON-serialisable), seed and batch size included.
-    wall_s
-        Wall time of the explanation in seconds.
-    extra
-        Method-specific figures (LIME: local model R², intercept, number of superpixels).
-    """
-
-    method: str
-    saliency: np.ndarray
-    image: np.ndarray
-    model: str
-    image_name: str
-    target: int
-    target_label: str
-    probability: float
-    params: dict[str, Any]
-    wall_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def display_saliency(self) -> np.ndarray:
-        """The map as drawn: RISE's is clipped at 0 (an expected score is never negative;
-        the centred estimator's noise can dip just below where the map is about 0)."""
-        return np.maximum(self.saliency, 0.0) if self.method == "rise" else self.saliency
-
-    def record(self) -> dict[str, Any]:
-        """The JSON record written beside the map: what, on what, with which settings."""
-        return {
-            "image": self.image_name,
-            "model": self.model,
-            "method": self.method,
-            "target": self.target,
-            "target_label": self.target_label,
-            "probability": round(self.probability, 6),
-            "params": self.params,
-            "seed": self.params.get("seed"),
-            "wall_time_s": round(self.wall_s, 3),
-            "saliency_shape": list(self.saliency.shape),
-            "saliency_range": [float(self.saliency.min()), float(self.saliency.max())],
-            **self.extra,
-        }
 
 
 def resolve_target(spec: int | str, class_names: list[str], probabilities: np.ndarray) -> int:
@@ -179,7 +116,7 @@ def explain(
     seed, batch_size, progress
         As in :func:`xai_core.explain_rise` / :func:`xai_core.explain_lime`.
     on_frame
-        RISE only: called with each :class:`~xai_core.rise.RiseFrame` (the map so far and
+        RISE only: called with each :class:`~xai_core.explainers.rise.RiseFrame` (the map so far and
         its convergence estimate), for a live preview.
     """
     if method not in METHODS:
@@ -194,8 +131,6 @@ def explain(
             f"allowed: {', '.join(DEFAULTS[method])}"
         )
     settings = {**DEFAULTS[method], **given}
-    t0 = time.perf_counter()
-    extra: dict[str, Any] = {}
     if method == "rise":
         run = RiseRun(predict, img, max_masks=settings["n_masks"],
                       mask_size=settings["mask_size"], keep_prob=settings["keep_prob"],
@@ -203,17 +138,10 @@ def explain(
         return rise_explanation(run, target, stop_at_r=settings["stop_at_r"], progress=progress,
                                 on_frame=on_frame, class_names=class_names,
                                 model_name=model_name, image_name=image_name)
-    else:
-        result = explain_lime(predict, img, target, **settings, batch_size=batch_size,
-                              seed=seed, progress=progress)
-        saliency, used = result.saliency, dict(result.params)
-        extra = {"lime_score_r2": result.score, "lime_intercept": result.intercept,
-                 "lime_local_prediction": result.local_prediction,
-                 "num_segments": result.num_segments}
-    wall = time.perf_counter() - t0
-    probability = float(np.asarray(predict(img[None]))[0, target])
-    return Explanation(method, np.asarray(saliency, np.float32), img, model_name, image_name,
-                       int(target), class_names[target], probability, used, wall, extra)
+    result = explain_lime(predict, img, target, **settings, batch_size=batch_size,
+                          seed=seed, progress=progress)
+    return dataclasses.replace(result, model=model_name, image_name=image_name,
+                               target_label=class_names[target])
 
 
 def rise_explanation(
@@ -236,23 +164,20 @@ def rise_explanation(
     one call when not given.
     """
     t0 = time.perf_counter()
+    passes = run.forward_passes
     if on_frame is None:  # no preview: skip building the map after every batch
         run.run(target, stop_at_r=stop_at_r, progress=progress)
     else:
         for frame in run.frames(target, stop_at_r=stop_at_r, progress=progress):
             on_frame(frame)
-    saliency = run.saliency(target)
     if probability is None:
         probability = float(np.asarray(run.predict_image())[target])
-    used = {"method": "rise", "n_masks": run.max_masks, "mask_size": run.plan.mask_size,
-            "keep_prob": run.plan.keep_prob, "stop_at_r": stop_at_r,
-            "batch_size": run.batch_size, "seed": run.seed, "estimator": run.estimator,
-            "sampler": run.sampler}
-    extra = {"masks_used": run.n_done,
-             "r_estimate": round(run.r_estimate(target), 4) if run.n_done else None}
-    return Explanation("rise", np.asarray(saliency, np.float32), run.image, model_name,
-                       image_name, int(target), class_names[target], float(probability), used,
-                       time.perf_counter() - t0, extra)
+    expl = run.explanation(target, stop_at_r=stop_at_r, wall_s=time.perf_counter() - t0,
+                           probability=float(probability))
+    # forward passes of this call only (a shared run may have been advanced before)
+    return dataclasses.replace(expl, model=model_name, image_name=image_name,
+                               target_label=class_names[target],
+                               forward_passes=run.forward_passes - passes)
 
 
 def faithfulness_of(
@@ -283,53 +208,3 @@ def faithfulness_of(
                              "insertion_auc": round(c["insertion"].auc, 4)}
                       for name, c in results.items()},
     }
-
-
-def export_bytes(
-    expl: Explanation,
-    *,
-    display: str = "singles",
-    colormap: str | None = None,
-    alpha: float = 0.5,
-    n_levels: int = 8,
-    level_mode: str = "value",
-    stem: str | None = None,
-) -> dict[str, bytes]:
-    """The files describing one explanation, as ``{file name: content}``.
-
-    ``display="singles"`` gives heatmap, overlay and isolines PNGs; ``"grid"`` one PNG
-    with the image and the three representations side by side. Always adds the raw map
-    (``.npy``) and the JSON record. Files are named ``<stem>_<model>_<method>...``;
-    ``stem`` defaults to the image's file name without its extension.
-    """
-    if display not in ("singles", "grid"):
-        raise ValueError(f"display must be 'singles' or 'grid'; got {display!r}")
-    cmap = colormap or default_colormap(expl.display_saliency)
-    faces = representations(expl.image, expl.display_saliency, colormap=cmap, alpha=alpha,
-                            n_levels=n_levels, mode=level_mode)
-    stem = f"{stem or Path(expl.image_name).stem}_{expl.model}_{expl.method}"
-    files: dict[str, bytes] = {}
-    if display == "grid":
-        tiles = [("image", np.clip(expl.image, 0, 255).astype(np.uint8))]
-        tiles += [(f"{expl.method.upper()} {name}", faces[name]) for name in ("heatmap", "overlay", "isolines")]
-        files[f"{stem}_grid.png"] = png_bytes(grid_image(tiles, cols=4))
-    else:
-        for name, face in faces.items():
-            files[f"{stem}_{name}.png"] = png_bytes(face)
-    buf = io.BytesIO()
-    np.save(buf, expl.saliency)
-    files[f"{stem}.npy"] = buf.getvalue()
-    files[f"{stem}.json"] = json.dumps(expl.record(), indent=2).encode()
-    return files
-
-
-def export_files(expl: Explanation, out_dir: str | Path, **kwargs: Any) -> list[Path]:
-    """Write :func:`export_bytes` into ``out_dir`` (created if needed); return the paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in export_bytes(expl, **kwargs).items():
-        path = out / name
-        path.write_bytes(data)
-        paths.append(path)
-    return paths

@@ -13,7 +13,7 @@ def _serve_like_a_running_server(monkeypatch):
 
     AppTest resets Streamlit's "legacy pages/ folder" flag before each run, so from the
     second run on it executes the page file alone (no app.py, no shared sidebar): a mode a
-    real server is in only for its very first run, which pages/ui.py already leaves.
+    real server is in only for its very first run, which dashboard/sidebar.py already leaves.
     Here the legacy runner is replaced by one that runs app.py.
     """
     from streamlit.runtime.pages_manager import PagesManager

@@ -63,9 +63,9 @@ def test_home_shows_prediction_and_explains_in_one_click(stub_models):
     assert charts(at) == 6  # RISE and LIME, three representations each
     assert at.query_params["run"] in ("home", ["home"])
     # changing a display option re-renders from the cache: no new computation
-    from pages import ui
+    from dashboard import ui
 
-    cache = ui.explanation_cache()
+    cache = ui.compute_service().cache
     misses = cache.misses
     at.session_state["alpha"] = 0.8  # the sidebar slider's state
     at.run()
@@ -164,7 +164,7 @@ def test_a_good_upload_is_used(stub_models):
     assert_clean(at)
     assert not any("until an image is uploaded" in i.value for i in at.info)
     assert at.dataframe
-    from pages import ui
+    from dashboard import ui
 
     ctx = at.session_state["_ctx"]
     assert isinstance(ctx, ui.Context) and ctx.uploaded and ctx.image_name == "grey.png"
@@ -172,12 +172,12 @@ def test_a_good_upload_is_used(stub_models):
 
 def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models, monkeypatch,
                                                                       offline):
-    from pages import ui
+    from dashboard import ui
 
     a, _ = stub_models
     monkeypatch.setenv("SALIENCY_LAB_MODELS", os.pathsep.join([str(a), "resnet50"]))
-    ui.load_model.clear()
-    ui._load_failures().clear()
+    ui.models.load_model.clear()
+    ui.models._load_failures().clear()
     try:
         at = app({"m1": "resnet50", "m2": str(a)})
         at.switch_page("pages/compare_models.py").run()
@@ -189,8 +189,8 @@ def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models,
         assert not at.exception
         assert charts(at) == 3  # the available model is still explained
     finally:
-        ui.load_model.clear()
-        ui._load_failures().clear()
+        ui.models.load_model.clear()
+        ui.models._load_failures().clear()
 
 
 def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
@@ -211,9 +211,9 @@ def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
 def test_explanations_wait_their_turn_in_the_shared_queue(stub_models):
     import threading
 
-    from pages import ui
+    from dashboard import ui
 
-    queue = ui.work_queue()
+    queue = ui.compute_service().queue
     held, release = threading.Event(), threading.Event()
 
     def another_user() -> None:
@@ -248,7 +248,7 @@ def test_a_model_failing_inside_predict_breaks_only_its_own_result():
     def script():
         import streamlit as st
 
-        from pages import ui
+        from dashboard import ui
 
         def boom(progress):
             progress(1, 10)
@@ -261,7 +261,7 @@ def test_a_model_failing_inside_predict_breaks_only_its_own_result():
     at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception
     assert [e.value for e in at.error] == [
-        "RISE failed: RuntimeError: the model exploded on batch 1"]
+        "RISE failed: the model raised RuntimeError while computing. Try another model or image."]
     assert any("results: None 42" in m.value for m in at.markdown)
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from benchmarks.core import main
+
+sys.exit(main())

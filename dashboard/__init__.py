@@ -1,0 +1,15 @@
+"""The dashboard's shared code: everything a page in ``pages/`` needs, and nothing it computes.
+
+Pages import :mod:`dashboard.ui` only (``from dashboard import ui``), which gathers what
+a page needs; the package imports :mod:`xai_core`. Importing ``dashboard`` itself loads
+nothing, so :mod:`dashboard.compute` is usable (and tested) without Streamlit.
+
+- :mod:`dashboard.ui`: the names pages use, gathered from the modules below.
+- :mod:`dashboard.state`: widgets whose values live in the URL.
+- :mod:`dashboard.models`: which models are offered, loading them once, failure memory.
+- :mod:`dashboard.sidebar`: the shared sidebar and the page :class:`Context`.
+- :mod:`dashboard.compute`: cache, work queue and shared RISE runs (no Streamlit; tested alone).
+- :mod:`dashboard.views`: computing results through that layer and showing them.
+- :mod:`dashboard.controls`: method parameters, run buttons, the target class.
+- :mod:`dashboard.cache`, :mod:`dashboard.queue`: the LRU cache and the first-come line.
+"""

@@ -1,0 +1,131 @@
+"""Which models the sidebar offers, loading them once per process, and remembering failures."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import streamlit as st
+
+import xai_core as xc
+
+OFFLINE_MODEL = "efficientnet_lite0"
+
+
+_MODEL_LABELS = {
+    "efficientnet_lite0": "EfficientNet-Lite0 (offline)",
+    "resnet50": "ResNet50",
+    "xception": "Xception",
+}
+
+
+def _env_list(name: str) -> list[str]:
+    return [p for p in os.environ.get(name, "").split(os.pathsep) if p]
+
+
+def model_choices() -> list[str]:
+    """The models offered: built-in names plus ``.keras`` files from the environment.
+
+    ``SALIENCY_LAB_EXTRA_MODELS`` adds model files (separated by ``os.pathsep``);
+    ``SALIENCY_LAB_MODELS`` replaces the whole list (used by the tests).
+    """
+    return _env_list("SALIENCY_LAB_MODELS") or [*xc.MODEL_NAMES, *_env_list("SALIENCY_LAB_EXTRA_MODELS")]
+
+
+def default_model() -> str:
+    return model_choices()[0] if os.environ.get("SALIENCY_LAB_MODELS") else OFFLINE_MODEL
+
+
+def model_label(name: str) -> str:
+    if name.startswith("upload:"):
+        return name.split(":", 2)[2]
+    return _MODEL_LABELS.get(name, os.path.basename(name))
+
+
+#: A model that failed to load is not tried again for this many seconds.
+RETRY_AFTER_S = 120.0
+
+
+@st.cache_resource(show_spinner="Loading the model (only the first time)…", max_entries=4)
+def load_model(name: str) -> xc.Classifier:
+    """Load a model once per process (failures raise, and are not cached here)."""
+    return xc.load_classifier(name)
+
+
+@st.cache_resource
+def _load_failures() -> dict[str, tuple[float, str]]:
+    """Recent load failures of the whole process: name -> (time, message)."""
+    return {}
+
+
+def try_model(name: str) -> tuple[xc.Classifier | None, str | None]:
+    """The model, or ``(None, why)``. A failure is remembered for :data:`RETRY_AFTER_S`,
+    so a missing download is not retried on every click, but a network blip heals."""
+    failures = _load_failures()
+    seen = failures.get(name)
+    if seen is not None and time.monotonic() - seen[0] < RETRY_AFTER_S:
+        return None, seen[1]
+    try:
+        clf = load_model(name)
+    except (xc.ModelLoadError, ValueError, OSError) as exc:
+        failures[name] = (time.monotonic(), str(exc))
+        return None, str(exc)
+    failures.pop(name, None)
+    return clf, None
+
+
+def needs_download(name: str) -> bool:
+    """Whether a model's weights come from the internet (ResNet50, Xception)."""
+    return name in xc.MODEL_NAMES and name != OFFLINE_MODEL
+
+
+def get_model(name: str, *, where=st) -> xc.Classifier | None:
+    """The model, or ``None`` after telling the user why it is not available."""
+    clf, error = try_model(name)
+    if clf is None:
+        why = (error or "").strip()
+        where.warning(f"**{model_label(name)} is not available.** {why[:1].upper()}{why[1:]}")
+    return clf
+
+
+MODEL_UPLOAD = "upload a .keras model…"
+
+
+@st.cache_resource(show_spinner="Checking and loading the model file…", max_entries=4)
+def _load_uploaded_model(_data: bytes, digest: str, file_name: str, preprocessing: str,
+                         logits: bool) -> tuple[xc.Classifier | None, str | None]:
+    """Load an uploaded ``.keras`` file safely (Keras safe_mode; never unpickled)."""
+    import tempfile
+    from pathlib import Path
+
+    if not file_name.lower().endswith(".keras"):
+        return None, (f"{file_name}: only Keras '.keras' model files are accepted "
+                      "(legacy .h5 files can run code and are refused)")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{Path(file_name).stem or 'model'}.keras"
+        path.write_bytes(_data)
+        try:
+            return xc.load_classifier(path, preprocessing=preprocessing,
+                                      outputs_logits=logits), None
+        except (xc.ModelLoadError, ValueError, OSError) as exc:
+            return None, str(exc)
+
+
+def _sidebar_model_upload() -> tuple[xc.Classifier | None, str]:
+    st.caption("Your own Keras model: one RGB image batch in, one score per class out. "
+               "Models with custom code or Lambda layers are refused.")
+    up = st.file_uploader("Model file (.keras)", key="model_upload")
+    prep = st.selectbox("Its preprocessing", list(xc.PREPROCESSING), key="model_prep",
+                        format_func=lambda k: f"{k}: {xc.PREPROCESSING[k]}")
+    logits = st.toggle("It outputs logits (apply softmax)", key="model_logits")
+    if up is None:
+        st.info("Using the default model until a model file is uploaded.")
+        return None, MODEL_UPLOAD
+    data = up.getvalue()
+    digest = hashlib.sha1(data).hexdigest()
+    clf, error = _load_uploaded_model(data, digest, up.name, prep, bool(logits))
+    if clf is None:
+        st.error(f"**{up.name}**: {error}")
+        return None, MODEL_UPLOAD
+    return clf, f"upload:{digest[:12]}-{prep}-{int(logits)}:{up.name}"

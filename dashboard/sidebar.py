@@ -1,0 +1,188 @@
+"""The shared sidebar (image, model, seed, display) and the context every page works on."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+import xai_core as xc
+from dashboard.models import (
+    MODEL_UPLOAD,
+    OFFLINE_MODEL,
+    _sidebar_model_upload,
+    default_model,
+    get_model,
+    model_choices,
+    model_label,
+)
+from dashboard.state import number, selectbox, show_url_warnings, slider, toggle
+
+UPLOAD = "upload your own…"
+
+
+@dataclass(frozen=True)
+class Display:
+    """How maps are drawn: never a reason to recompute."""
+
+    colormap: str | None
+    alpha: float
+    levels: int
+    level_mode: str
+    metrics: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every page works on: the chosen model and image, seed and display options."""
+
+    clf: xc.Classifier
+    model_name: str
+    raw: np.ndarray  # uint8 (H, W, 3) as loaded
+    image: np.ndarray  # float32 (H, W, 3) at the model's input size
+    image_name: str
+    image_key: str
+    uploaded: bool
+    seed: int
+    display: Display
+
+    def probabilities(self) -> np.ndarray:
+        return cached_probabilities(self.model_name, self.image_key, _clf=self.clf, _image=self.image)
+
+
+def image_key(raw: np.ndarray, clf: xc.Classifier) -> str:
+    """Cache key of an image as a model sees it: content hash + input size."""
+    digest = hashlib.sha1(np.ascontiguousarray(raw).tobytes()).hexdigest()[:16]
+    return f"{digest}@{clf.input_size[0]}x{clf.input_size[1]}"
+
+
+def sample_names() -> list[str]:
+    """The sample photos offered in the sidebar."""
+    return xc.sample_names()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def sample_image(name: str) -> np.ndarray:
+    """A sample photo, uint8 (H, W, 3), decoded once per process."""
+    return xc.load_sample(name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_probabilities(model_name: str, image_key: str, *, _clf, _image) -> np.ndarray:
+    return _clf.predict(_image)[0]
+
+
+#: Uploads are downscaled to this longer side: models need a few hundred pixels at most.
+UPLOAD_MAX_SIDE = 1024
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading the image…")
+def _decode_upload(data: bytes) -> np.ndarray:
+    return xc.load_image(data, max_side=UPLOAD_MAX_SIDE)
+
+
+def _sidebar_image() -> tuple[np.ndarray, str, bool]:
+    names = sample_names()
+    choice = selectbox("Image", [*names, UPLOAD], names[0], "img",
+                       help="Sample photos ship with the app; or upload a JPEG/PNG.")
+    if choice == UPLOAD:
+        st.caption("Uploads stay in your session and cannot travel in a shared link.")
+        up = st.file_uploader("Upload an image", type=None, key="upload")
+        if up is not None:
+            try:
+                return _decode_upload(up.getvalue()), up.name, True
+            except xc.ImageError as exc:
+                st.error(f"**{up.name}**: {exc}")
+        st.info("Showing the first sample until an image is uploaded.")
+        choice = names[0]
+    return sample_image(choice), choice, False
+
+
+def sidebar() -> Context | None:
+    """Draw the shared sidebar and return the page context (``None`` if nothing can run)."""
+    st.session_state["_url_slot"] = None  # no page slot yet in this run
+    with st.sidebar:
+        st.header("Image & model")
+        raw, image_name, uploaded = _sidebar_image()
+        choices = model_choices()
+        name = selectbox("Model", [*choices, MODEL_UPLOAD], default_model(), "model",
+                         format_func=model_label)
+        if name == MODEL_UPLOAD:
+            clf, name = _sidebar_model_upload()
+        else:
+            clf = get_model(name, where=st)
+        if clf is None:
+            fallback = OFFLINE_MODEL if OFFLINE_MODEL in choices else choices[0]
+            if fallback != name:
+                st.info(f"Using {model_label(fallback)} instead"
+                        + (": it works offline." if fallback == OFFLINE_MODEL else "."))
+                name, clf = fallback, get_model(fallback, where=st)
+        if clf is not None:
+            engine = {"litert": "LiteRT (XNNPACK)", "keras": "Keras"}.get(clf.engine, clf.engine)
+            note = clf.engine_note.split(": ", 1)[-1]
+            st.caption(f"Runs on {engine}" + (f" ({note})" if note else ""))
+        seed = number("Seed", 0, 2**31 - 1, 0, "seed", help="Same seed, same map.")
+        st.header("Display")
+        cmap = selectbox("Colormap", ["auto", *xc.COLORMAPS], "auto", "cmap",
+                         help="auto: jet for RISE, RdBu (blue < 0 < red) for signed LIME maps")
+        alpha = slider("Overlay opacity", 0.0, 1.0, 0.5, "alpha", step=0.05)
+        levels = slider("Isoline levels", 2, 20, 8, "levels")
+        mode = selectbox("Isoline levels by", ["value", "quantile"], "value", "lvmode")
+        st.header("Faithfulness")
+        metrics = toggle("Deletion / insertion curves", False, "metrics",
+                         help="Delete (or insert) the most salient pixels first and watch the "
+                              "probability: a faithful map makes it fall fast (low deletion AUC) "
+                              "and rise fast (high insertion AUC). Compared with a random and a "
+                              "centred map. Costs about 300 extra model calls per map.")
+    st.session_state["_ctx_ready"] = True
+    if clf is None:
+        st.session_state["_ctx"] = None
+        st.error("No model could be loaded. Reinstall the requirements (see README).")
+        return None
+    image = clf.prepare(raw)
+    display = Display(None if cmap == "auto" else cmap, float(alpha), int(levels), mode, metrics)
+    ctx = Context(clf, name, raw, image, image_name, image_key(raw, clf), uploaded, seed, display)
+    st.session_state["_ctx"] = ctx
+    return ctx
+
+
+def _through_app() -> None:
+    """Make sure pages run through ``app.py``, never as Streamlit's legacy pages/ scripts.
+
+    A freshly started server treats the ``pages/`` folder as an old-style multipage app
+    until ``st.navigation`` has run once, so the first visitor to a shared link such as
+    ``/mask_size?...`` would run the page without ``app.py`` (no page setup, a wrong page
+    list). Leave that mode and rerun: ``app.py`` then serves the same URL. (Streamlit's
+    AppTest re-enters that mode on every run; there a rerun would drop the click, so a
+    session that has already run carries on: the page draws the sidebar itself.)
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if "_ctx_ready" not in st.session_state:  # a brand-new session: no click to lose
+            st.rerun()
+        st.session_state["_ctx_ready"] = False  # app.py did not run: the stored context is stale
+
+
+def context() -> Context | None:
+    """The context the app's sidebar made in this run (drawing the sidebar if none did)."""
+    _through_app()
+    if not st.session_state.get("_ctx_ready"):
+        return sidebar()
+    return st.session_state.get("_ctx")
+
+
+def page_intro(title: str, what: str, look_for: str) -> Context | None:
+    """Title, the link's unusable settings, the experiment's explanation; returns the context."""
+    ctx = context()
+    st.session_state["_auc_rows"] = []
+    st.title(title)
+    show_url_warnings()
+    st.markdown(what)
+    st.caption(f"**What to look for:** {look_for}")
+    return ctx

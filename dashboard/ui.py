@@ -1,0 +1,59 @@
+"""What a page uses: ``from dashboard import ui``, then ``ui.page_intro(...)``, ``ui.run(...)``."""
+
+from dashboard import models
+from dashboard.controls import (
+    MAX_MASKS,
+    default_params,
+    lime_controls,
+    method_controls,
+    rise_controls,
+    run_button,
+    target_of,
+)
+from dashboard.models import get_model, model_choices, model_label, needs_download
+from dashboard.sidebar import (
+    Context,
+    cached_probabilities,
+    context,
+    image_key,
+    page_intro,
+    sample_image,
+    sample_names,
+    sidebar,
+)
+from dashboard.state import multiselect, number, selectbox, slider, toggle
+from dashboard.views import Result, auc_summary, compute_service, computed, run, show
+
+__all__ = [
+    "MAX_MASKS",
+    "Context",
+    "Result",
+    "auc_summary",
+    "cached_probabilities",
+    "compute_service",
+    "computed",
+    "context",
+    "default_params",
+    "get_model",
+    "image_key",
+    "lime_controls",
+    "method_controls",
+    "model_choices",
+    "model_label",
+    "models",
+    "multiselect",
+    "needs_download",
+    "number",
+    "page_intro",
+    "rise_controls",
+    "run",
+    "run_button",
+    "sample_image",
+    "sample_names",
+    "selectbox",
+    "show",
+    "sidebar",
+    "slider",
+    "target_of",
+    "toggle",
+]

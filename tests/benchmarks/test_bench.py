@@ -1,0 +1,50 @@
+"""The benchmark command runs and counts model calls exactly (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from benchmarks import core as bench
+
+
+def records(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()
+            if line.startswith("{")]
+
+
+def test_rise_section_reports_exact_calls_and_memory(square_cnn, capsys):
+    _, path = square_cnn
+    assert bench.main(["rise", "--model", str(path), "--n-masks", "70", "--batch-size", "16",
+                       "--memory-masks", "300"]) == 0
+    rows = records(capsys)
+    run = next(r for r in rows if r["what"] == "explain_rise")
+    assert run["model_calls"] == run["expected_calls"] == math.ceil(70 / 16)
+    assert run["images"] == 70 and run["overhead"] >= 1.0 and run["inside_model_s"] > 0
+    mem = next(r for r in rows if r["what"] == "memory")
+    assert mem["n_masks"] == 300 and mem["peak_traced_mb"] > 0
+    assert next(r for r in rows if r["what"] == "raw_forward")["images_per_s"] > 0
+
+
+def test_lime_section_includes_segmentation(square_cnn, capsys):
+    _, path = square_cnn
+    assert bench.main(["lime", "--model", str(path), "--num-samples", "40",
+                       "--segmentation", "slic"]) == 0
+    rows = records(capsys)
+    assert next(r for r in rows if r["what"] == "segmentation")["seconds"] >= 0
+    run = next(r for r in rows if r["what"] == "explain_lime")
+    assert run["num_samples"] == 40 and run["images"] >= 40 and run["overhead"] >= 1.0
+
+
+def test_summary_table_lists_engines_and_timed_runs():
+    rows = bench.summary_table([
+        {"section": "engines", "model": "m", "keras_images_per_s": 10, "litert_images_per_s": 19,
+         "ratio_median": 1.9, "max_abs_diff": 5e-7},
+        {"section": "peers", "tool": "xplique", "method": "rise", "budget": 500, "wall_s": 7.2,
+         "inside_model_s": 5.2, "overhead": 1.39},
+        {"section": "efficiency", "what": "time", "wall_s": 2.0},
+    ])
+    assert rows[1].startswith("| section |")
+    assert "keras 10 -> litert 19 images/s (x1.9" in rows[3]
+    assert rows[4] == "| peers | xplique rise | 500 | 7.2 | 5.2 | 1.39 |  |"
+    assert len(rows) == 5  # the efficiency timing line is not a timed run

@@ -1,0 +1,191 @@
+"""Anytime RISE (:class:`xai_core.explainers.rise.RiseRun`): batch-by-batch maps, auto stop, target switching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import region_mask, region_predict
+from xai_core import explain_rise
+from xai_core.explainers.rise import RiseFrame, RiseRun, split_half_r
+
+
+class CountingPredict:
+    def __init__(self, predict=region_predict):
+        self.predict = predict
+        self.calls = 0
+        self.images = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        self.images += len(x)
+        return self.predict(x)
+
+
+def test_frames_grow_batch_by_batch_and_end_at_the_explain_rise_map(bright_image):
+    run = RiseRun(region_predict, bright_image, max_masks=200, batch_size=64, seed=1)
+    frames = list(run.frames(1))
+    assert [f.n_masks for f in frames] == [64, 128, 192, 200]
+    assert all(isinstance(f, RiseFrame) and f.saliency.shape == (64, 64) for f in frames)
+    assert all(0.0 <= f.r_estimate <= 1.0 for f in frames)
+    assert frames[-1].r_estimate > frames[0].r_estimate
+    ref = explain_rise(region_predict, bright_image, 1, n_masks=200, seed=1).saliency
+    np.testing.assert_allclose(frames[-1].saliency, ref, rtol=1e-6, atol=1e-7)
+
+
+def test_switching_target_costs_no_model_call(bright_image):
+    counted = CountingPredict()
+    run = RiseRun(counted, bright_image, max_masks=300, batch_size=50, seed=3)
+    sal1 = run.run(1)
+    calls, images = counted.calls, counted.images
+    assert (calls, images) == (6, 300) and run.scores.shape == (300, 2)
+    sal0 = run.saliency(0)
+    plain0 = run.saliency(0, estimator="plain")
+    r0 = run.r_estimate(0)
+    assert (counted.calls, counted.images) == (calls, images)
+    np.testing.assert_allclose(sal0, explain_rise(region_predict, bright_image, 0, n_masks=300, seed=3).saliency,
+                               rtol=1e-6, atol=1e-7)
+    assert 0.0 <= r0 <= 1.0 and plain0.shape == (64, 64)
+    # class 0 = 1 - class 1, so its centred map is 1 minus class 1's
+    np.testing.assert_allclose(sal0, 1.0 - sal1, atol=1e-5)
+
+
+def test_auto_stop_saves_passes_and_reaches_the_tolerance(bright_image):
+    counted = CountingPredict()
+    run = RiseRun(counted, bright_image, max_masks=4000, batch_size=50, seed=0)
+    sal = run.run(1, stop_at_r=0.95)
+    assert 128 <= run.n_done < 4000 and run.n_done % 64 == 0
+    assert counted.images == run.n_done
+    assert run.converged(1, 0.95) and run.r_estimate(1) >= 0.95
+    ref = explain_rise(region_predict, bright_image, 1, n_masks=8000, batch_size=1000,
+                       estimator="plain", sampler="random", seed=50).saliency
+    assert np.corrcoef(sal.ravel(), ref.ravel())[0, 1] > 0.93
+    r, c = np.unravel_index(np.argmax(sal), sal.shape)
+    assert region_mask()[r, c]
+
+
+def test_auto_stop_point_and_map_do_not_depend_on_batch_size(bright_image):
+    maps, stops = [], []
+    for bs in (7, 32, 100):
+        run = RiseRun(region_predict, bright_image, max_masks=2000, batch_size=bs, seed=5)
+        maps.append(run.run(1, stop_at_r=0.95))
+        stops.append(run.n_done)
+    assert stops[0] == stops[1] == stops[2]
+    np.testing.assert_allclose(maps[1], maps[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(maps[2], maps[0], rtol=1e-6, atol=1e-7)
+
+
+def test_explain_rise_stop_at_r_uses_fewer_passes(bright_image):
+    counted = CountingPredict()
+    explain_rise(counted, bright_image, 1, n_masks=3000, stop_at_r=0.9)
+    assert counted.images < 3000
+
+
+def test_split_half_r():
+    rng = np.random.default_rng(0)
+    truth = rng.random(5000)
+    assert split_half_r(truth, truth) == pytest.approx(1.0)
+    assert split_half_r(truth, np.ones(5000)) == 0.0
+    # halves = truth + noise of equal variance: r_half = 0.5, full map r = sqrt(2/3)
+    noise = np.sqrt(np.var(truth))
+    a = truth + noise * rng.standard_normal(5000)
+    b = truth + noise * rng.standard_normal(5000)
+    assert split_half_r(a, b) == pytest.approx(np.sqrt(2 / 3), abs=0.03)
+
+
+def test_run_state_and_errors(bright_image):
+    run = RiseRun(region_predict, bright_image, max_masks=40, batch_size=16)
+    assert run.n_classes is None and run.scores.shape == (0, 0)
+    with pytest.raises(ValueError, match="step"):
+        run.saliency(1)
+    assert run.step() == 16 and run.n_classes == 2
+    with pytest.raises(ValueError, match="target"):
+        run.saliency(2)
+    with pytest.raises(ValueError, match="estimator"):
+        run.saliency(1, estimator="median")
+    with pytest.raises(ValueError, match="stop_at_r"):
+        run.converged(1, 2.0)
+    assert run.step(100) == 40 and run.step() == 40  # clipped to max_masks, then no-op
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"max_masks": 0}, "n_masks"),
+        ({"check_every": 0}, "check_every"),
+        ({"estimator": "x"}, "estimator"),
+        ({"sampler": "x"}, "sampler"),
+        ({"antithetic": True, "keep_prob": 0.2}, "keep_prob"),
+    ],
+)
+def test_invalid_run_parameters_raise(bright_image, kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        RiseRun(region_predict, bright_image, **kwargs)
+
+
+def test_efficiency_benchmark_runs_on_the_ground_truth_model(tmp_path, capsys):
+    import json
+
+    from benchmarks.efficiency import main
+
+    main(["--images", "--max-masks", "256", "--step", "128", "--seeds", "1", "--ref-masks", "500",
+          "--ref-seeds", "1", "--configs", "plain", "default", "--cache", str(tmp_path)])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    curve = next(r for r in rows if r.get("config") == "plain")
+    assert curve["budgets"] == [128, 256] and len(curve["pearson"]) == 2
+    b0 = next(r for r in rows if r.get("what") == "B0")
+    assert "B0_plain" in b0 and "B0_extrapolated_default" in b0
+    assert any(r.get("what") == "auto" for r in rows)
+    assert list(tmp_path.glob("*.npy"))  # the reference map is cached
+
+
+def test_without_kept_scores_only_tracked_targets_are_available(bright_image):
+    counted = CountingPredict()
+    run = RiseRun(counted, bright_image, max_masks=100, batch_size=50, keep_scores=False)
+    run.track(1)
+    sal = run.run(1)
+    assert run.scores.shape == (0, 0)
+    np.testing.assert_allclose(sal, explain_rise(region_predict, bright_image, 1, n_masks=100).saliency,
+                               rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="keep_scores"):
+        run.saliency(0)
+    assert counted.calls == 2
+
+
+def test_a_stopped_sobol_run_equals_a_shorter_run(bright_image):
+    run = RiseRun(region_predict, bright_image, max_masks=3000, seed=8)
+    sal = run.run(1, stop_at_r=0.9)
+    short = explain_rise(region_predict, bright_image, 1, n_masks=run.n_done, seed=8).saliency
+    np.testing.assert_allclose(sal, short, rtol=1e-6, atol=1e-7)
+
+
+def test_b0_extrapolation_recovers_a_monte_carlo_curve():
+    from benchmarks.efficiency import extrapolate_b0
+
+    budgets = list(range(256, 2049, 256))
+    r = 0.99 * np.sqrt(np.array(budgets) / (np.array(budgets) + 150.0))
+    # r / ceiling = sqrt(n / (n + 150)) reaches 0.95 at n = 150 / (1 / 0.95^2 - 1)
+    expect = 150.0 / (1.0 / 0.95**2 - 1.0)
+    assert extrapolate_b0(budgets, r, 0.95, ceiling=0.99) == pytest.approx(expect, rel=0.01)
+    assert extrapolate_b0(budgets, np.ones(8), 0.95) is None  # no point below the ceiling
+
+
+def test_other_class_of_a_converged_auto_run_costs_no_model_call(bright_image):
+    counted = CountingPredict()
+    run = RiseRun(counted, bright_image, max_masks=4000, batch_size=64, seed=0)
+    run.run(1, stop_at_r=0.9)
+    calls, done = counted.calls, run.n_done
+    assert done < 4000
+    # class 0 = 1 - class 1: its map is as stable, so the auto run needs nothing more
+    frames = list(run.frames(0, stop_at_r=0.9))
+    run.run(0, stop_at_r=0.9)
+    assert [f.n_masks for f in frames] == [done] and counted.calls == calls
+
+
+def test_whole_image_scores_cost_one_call_and_are_cached(bright_image):
+    counted = CountingPredict()
+    run = RiseRun(counted, bright_image, max_masks=10, seed=4)
+    np.testing.assert_allclose(run.predict_image(), region_predict(bright_image[None])[0])
+    run.predict_image()
+    assert counted.calls == 1 and run.seed == 4
+    np.testing.assert_array_equal(run.image, bright_image)

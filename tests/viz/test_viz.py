@@ -1,0 +1,486 @@
+"""Tests for xai_core.viz: saliency maps as uint8 images and Plotly figures."""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from xai_core import viz as render
+
+RNG_SEED = 0
+CENTRE = 32  # the cone below peaks at pixel (32, 32) of a 65x65 map
+
+
+def _cone() -> np.ndarray:
+    """A cone peaking at the centre pixel: all values >= 0, so an unsigned map; float64 (65, 65)."""
+    rows, cols = np.mgrid[0:65, 0:65]
+    dist = np.hypot(rows - CENTRE, cols - CENTRE)
+    return dist.max() - dist
+
+
+def _signed() -> np.ndarray:
+    """A signed map: left half negative, right half positive, one exact zero column."""
+    sal = np.tile(np.linspace(-2.0, 1.0, 31), (20, 1))  # column 20 is exactly 0
+    assert sal[0, 20] == 0.0
+    return sal
+
+
+def _grey_image(value: int = 128, shape: tuple[int, int] = (65, 65)) -> np.ndarray:
+    return np.full((*shape, 3), value, dtype=np.uint8)
+
+
+def _parse_rgb(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in re.findall(r"\d+", text))
+
+
+# --- normalise ---------------------------------------------------------------
+
+
+def test_normalise_unsigned_is_min_max_float32():
+    sal = np.array([[2.0, 4.0], [6.0, 10.0]])
+    out = render.normalise(sal)
+    assert out.dtype == np.float32 and out.shape == (2, 2)
+    np.testing.assert_allclose(out, [[0.0, 0.25], [0.5, 1.0]])
+
+
+def test_normalise_all_negative_map_keeps_its_sign():
+    # LIME can give only negative weights (evidence against the class): 0 must stay 0
+    out = render.normalise(-np.array([[1.0, 2.0], [3.0, 5.0]]))
+    np.testing.assert_allclose(out, [[-0.2, -0.4], [-0.6, -1.0]])
+    assert render.default_colormap(-np.array([[1.0, 2.0], [3.0, 5.0]])) == "RdBu"
+
+def test_normalise_signed_keeps_sign_and_zero():
+    sal = _signed()
+    out = render.normalise(sal)
+    assert out.min() == -1.0 and out.max() == pytest.approx(0.5)
+    np.testing.assert_array_equal(np.sign(out), np.sign(sal))
+    assert out[0, 20] == 0.0
+
+
+@pytest.mark.parametrize("value", [0.0, 3.5, -2.0])
+def test_normalise_constant_map_is_zeros(value):
+    out = render.normalise(np.full((4, 5), value))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, 0.0)
+
+
+def test_normalise_does_not_modify_input():
+    sal = _signed()
+    copy = sal.copy()
+    render.normalise(sal)
+    np.testing.assert_array_equal(sal, copy)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array([[0.0, np.nan], [1.0, 2.0]]),
+        np.array([[0.0, np.inf], [1.0, 2.0]]),
+        np.zeros((4, 4, 3)),
+        np.zeros(5),
+        np.zeros((1, 5)),
+        [["a", "b"], ["c", "d"]],
+    ],
+)
+def test_normalise_rejects_bad_maps(bad):
+    with pytest.raises(ValueError):
+        render.normalise(bad)
+
+
+# --- colormaps ---------------------------------------------------------------
+
+
+def test_colormap_names():
+    assert {"jet", "viridis", "inferno", "magma", "gray", "RdBu"} <= set(render.COLORMAPS)
+
+
+@pytest.mark.parametrize("name", render.COLORMAPS)
+def test_lut_shape_and_plotly_colorscale_agree(name):
+    lut = render.colormap_lut(name)
+    assert lut.shape == (256, 3) and lut.dtype == np.uint8
+    scale = render.plotly_colorscale(name)
+    positions = np.array([p for p, _ in scale])
+    colours = np.array([_parse_rgb(c) for _, c in scale], dtype=float)
+    assert positions[0] == 0.0 and positions[-1] == 1.0
+    assert np.all(np.diff(positions) > 0)
+    x = np.linspace(0.0, 1.0, 256)
+    # Plotly interpolates linearly in RGB between stops: it must give the table's colours.
+    expected = np.stack([np.interp(x, positions, colours[:, c]) for c in range(3)], axis=1)
+    assert np.abs(expected - lut).max() <= 0.5 + 1e-9
+
+
+def test_lut_endpoints():
+    jet = render.colormap_lut("jet").astype(int)
+    low, high = jet[0], jet[-1]
+    assert low[2] > 100 and low[2] > low[0] + 100 and low[2] > low[1] + 100  # blue
+    assert high[0] > 100 and high[0] > high[1] + 100 and high[0] > high[2] + 100  # red
+    gray = render.colormap_lut("gray")
+    np.testing.assert_array_equal(gray[0], [0, 0, 0])
+    np.testing.assert_array_equal(gray[-1], [255, 255, 255])
+    viridis = render.colormap_lut("viridis")
+    np.testing.assert_array_equal(viridis[0], [68, 1, 84])
+    np.testing.assert_array_equal(viridis[-1], [253, 231, 37])
+
+
+def test_diverging_lut_is_symmetric_around_white():
+    rdbu = render.colormap_lut("RdBu").astype(int)
+    np.testing.assert_array_equal(rdbu[127], [247, 247, 247])
+    np.testing.assert_array_equal(rdbu[128], [247, 247, 247])
+    assert rdbu[0, 2] > rdbu[0, 0]  # negative end is blue
+    assert rdbu[255, 0] > rdbu[255, 2]  # positive end is red
+
+
+def test_lut_is_read_only_and_name_is_case_insensitive():
+    lut = render.colormap_lut("rdbu")
+    np.testing.assert_array_equal(lut, render.colormap_lut("RdBu"))
+    with pytest.raises(ValueError):
+        lut[0, 0] = 1
+
+
+@pytest.mark.parametrize("bad", ["hot", "", None, 3])
+def test_unknown_colormap_raises(bad):
+    with pytest.raises(ValueError, match="colormap"):
+        render.heatmap_image(_cone(), bad)
+
+
+def test_default_colormap():
+    assert render.default_colormap(_signed()) == "RdBu"
+    assert render.default_colormap(_cone()) == "jet"
+
+
+# --- heatmap_image ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", render.COLORMAPS)
+def test_heatmap_image_shape_and_ends(name):
+    sal = _cone()[:40]
+    out = render.heatmap_image(sal, name)
+    assert out.shape == (40, 65, 3) and out.dtype == np.uint8
+    lut = render.colormap_lut(name)
+    np.testing.assert_array_equal(out[CENTRE, CENTRE], lut[255])  # the peak
+    np.testing.assert_array_equal(out[0, 0], lut[0])  # the farthest corner
+
+
+def test_heatmap_image_signed_zero_is_centre_colour():
+    sal = _signed()
+    out = render.heatmap_image(sal, "RdBu").astype(int)
+    np.testing.assert_array_equal(out[:, 20], np.tile([247, 247, 247], (20, 1)))
+    assert out[0, 0, 2] > out[0, 0, 0]  # most negative: blue
+    assert out[0, -1, 0] > out[0, -1, 2]  # positive: red
+    # -2 is the largest magnitude: the blue end; +1 is half-way to the red end.
+    lut = render.colormap_lut("RdBu").astype(int)
+    np.testing.assert_array_equal(out[0, 0], lut[0])
+    np.testing.assert_array_equal(out[0, -1], lut[191])
+
+
+def test_heatmap_image_constant_map_is_low_colour():
+    out = render.heatmap_image(np.full((5, 6), 7.0), "viridis")
+    np.testing.assert_array_equal(
+        out, np.broadcast_to(render.colormap_lut("viridis")[0], (5, 6, 3))
+    )
+
+
+# --- overlay_image ----------------------------------------------------------
+
+
+def test_overlay_alpha_zero_is_image_and_one_is_heatmap():
+    rng = np.random.default_rng(RNG_SEED)
+    image = rng.integers(0, 256, size=(65, 65, 3), dtype=np.uint8)
+    small = _cone()[::4, ::4]  # (17, 17): resized to the image
+    np.testing.assert_array_equal(render.overlay_image(image, small, alpha=0.0), image)
+    resized = cv2.resize(small, (65, 65), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(
+        render.overlay_image(image, small, alpha=1.0), render.heatmap_image(resized)
+    )
+
+
+def test_overlay_half_blend_and_float_image():
+    image = np.full((65, 65, 3), 200.0)
+    out = render.overlay_image(image, _cone(), "gray", alpha=0.5)
+    assert out.shape == (65, 65, 3) and out.dtype == np.uint8
+    assert out[CENTRE, CENTRE, 0] == round(0.5 * 200 + 0.5 * 255)
+    assert out[0, 0, 0] == 100
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.5, float("nan"), True, "0.5"])
+def test_overlay_rejects_bad_alpha(alpha):
+    with pytest.raises(ValueError, match="alpha"):
+        render.overlay_image(_grey_image(), _cone(), alpha=alpha)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((65, 65)), np.zeros((65, 65, 4)), np.full((65, 65, 3), 300.0)],
+)
+def test_overlay_rejects_bad_image(image):
+    with pytest.raises(ValueError):
+        render.overlay_image(image, _cone())
+
+
+# --- contour levels and contours ------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 4, 8])
+def test_contour_levels_value_mode(n):
+    sal = _cone()
+    levels = render.contour_levels(sal, n, "value")
+    assert levels.shape == (n,)
+    assert np.all(np.diff(levels) > 0)
+    assert levels[0] > sal.min() and levels[-1] < sal.max()
+    np.testing.assert_allclose(np.diff(np.r_[sal.min(), levels, sal.max()]), np.ptp(sal) / (n + 1))
+
+
+@pytest.mark.parametrize("n", [1, 4, 8])
+def test_contour_levels_quantile_mode(n):
+    sal = np.random.default_rng(RNG_SEED).random((50, 50))
+    levels = render.contour_levels(sal, n, "quantile")
+    assert levels.shape == (n,)
+    assert np.all(np.diff(levels) > 0)
+    fractions = [(sal < level).mean() for level in levels]
+    np.testing.assert_allclose(fractions, np.arange(1, n + 1) / (n + 1), atol=0.01)
+
+
+def test_contour_levels_constant_map_and_ties():
+    assert render.contour_levels(np.ones((4, 4)), 5).shape == (0,)
+    # Half the pixels are 0 (the minimum): the quantiles below 1/2 are 0 and are dropped.
+    sal = np.zeros((10, 10))
+    sal[5:] = np.arange(1, 51).reshape(5, 10)
+    levels = render.contour_levels(sal, 8, "quantile")
+    assert len(levels) == 4 and np.all(levels > 0) and np.all(np.diff(levels) > 0)
+
+
+@pytest.mark.parametrize(
+    ("n_levels", "mode"), [(0, "value"), (65, "value"), (2.5, "value"), (3, "linear")]
+)
+def test_contour_levels_rejects_bad_settings(n_levels, mode):
+    with pytest.raises(ValueError):
+        render.contour_levels(_cone(), n_levels, mode)
+
+
+def test_contours_of_a_cone_are_circles():
+    radii = [5.0, 12.0, 20.5]
+    top = float(_cone().max())  # the cone's value is top - distance to the centre
+    contours = render.compute_contours(_cone(), [top - r for r in radii])
+    assert len(contours) == 3
+    for radius, paths in zip(radii, contours, strict=True):
+        assert len(paths) == 1  # one closed circle per level
+        path = paths[0]
+        assert path.ndim == 2 and path.shape[1] == 2 and len(path) > 10
+        np.testing.assert_array_equal(path[0], path[-1])  # closed
+        distances = np.hypot(path[:, 0] - CENTRE, path[:, 1] - CENTRE)
+        np.testing.assert_allclose(distances, radius, atol=0.1)
+
+
+def test_compute_contours_edge_cases():
+    assert render.compute_contours(_cone(), []) == []
+    above = float(_cone().max()) + 1.0
+    assert render.compute_contours(_cone(), [above]) == [[]]  # above the maximum: no line
+    with pytest.raises(ValueError):
+        render.compute_contours(_cone(), [[1.0, 2.0]])
+    with pytest.raises(ValueError):
+        render.compute_contours(_cone(), [np.nan])
+
+
+# --- isolines_image ------------------------------------------------------------
+
+
+def test_isolines_image_draws_the_circle_only():
+    sal = _cone()
+    (level,) = render.contour_levels(sal, 1)
+    radius = float(sal.max()) - level  # about 22.6 pixels
+    out = render.isolines_image(_grey_image(128), sal, "jet", n_levels=1, dim=0.5)
+    assert out.shape == (65, 65, 3) and out.dtype == np.uint8
+    base = np.array([64, 64, 64])
+    colour = render.colormap_lut("jet")[128].astype(int)  # the middle level's colour
+    for angle in np.linspace(0, 2 * np.pi, 16, endpoint=False):
+        r = round(CENTRE + radius * np.sin(angle))
+        c = round(CENTRE + radius * np.cos(angle))
+        pixel = out[r, c].astype(int)
+        assert np.any(pixel != base)
+        assert np.abs(pixel - colour).sum() < np.abs(base - colour).sum()  # tinted towards it
+    # Pixels more than two pixels away from the circle keep the dimmed image.
+    rows, cols = np.mgrid[0:65, 0:65]
+    far = np.abs(np.hypot(rows - CENTRE, cols - CENTRE) - radius) > 2
+    np.testing.assert_array_equal(out[far], np.broadcast_to(base, (far.sum(), 3)))
+
+
+def test_isolines_image_dim_and_no_levels():
+    black = render.isolines_image(_grey_image(200), np.ones((65, 65)), dim=1.0)
+    np.testing.assert_array_equal(black, 0)
+    same = render.isolines_image(_grey_image(200), np.ones((65, 65)), dim=0.0)
+    np.testing.assert_array_equal(same, 200)
+
+
+def test_isolines_image_resizes_saliency_and_thicker_lines_cover_more():
+    image = _grey_image(0, (130, 130))
+    small = _cone()
+    thin = render.isolines_image(image, small, n_levels=3, thickness=1)
+    thick = render.isolines_image(image, small, n_levels=3, thickness=3)
+    assert thin.shape == (130, 130, 3)
+    assert (thick.sum(axis=2) > 0).sum() > (thin.sum(axis=2) > 0).sum()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"dim": 1.2}, {"dim": -0.5}, {"thickness": 0}, {"n_levels": 0}, {"mode": "x"}]
+)
+def test_isolines_image_rejects_bad_settings(kwargs):
+    with pytest.raises(ValueError):
+        render.isolines_image(_grey_image(), _cone(), **kwargs)
+
+
+# --- grid_image and save_png ---------------------------------------------------------
+
+
+def test_grid_image_size_arithmetic_and_placement():
+    a = np.full((40, 60, 3), 10, dtype=np.uint8)
+    b = np.full((20, 30, 3), 20, dtype=np.uint8)  # scaled to (40, 60)
+    c = np.full((40, 20, 3), 30, dtype=np.uint8)
+    out = render.grid_image([("a", a), ("b", b), ("c", c)], cols=2, title_height=10, gap=4)
+    # 2 columns of width 60, 2 rows of 10 + 40, gaps of 4 between cells.
+    assert out.shape == (2 * (10 + 40) + 4, 2 * 60 + 4, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[10:50, 0:60], 10)
+    np.testing.assert_array_equal(out[10:50, 64:124], 20)
+    np.testing.assert_array_equal(out[64:104, 20:40], 30)  # centred in its 60-pixel cell
+    np.testing.assert_array_equal(out[64:104, 0:20], 255)
+    np.testing.assert_array_equal(out[50:54], 255)  # the gap between rows
+    assert (out[0:10, 0:60] < 255).any()  # the title was written
+
+
+def test_grid_image_single_row_without_titles():
+    tiles = [(str(i), np.zeros((8, 8, 3), dtype=np.uint8)) for i in range(2)]
+    out = render.grid_image(tiles, cols=5, title_height=0, gap=0)
+    assert out.shape == (8, 16, 3)
+    np.testing.assert_array_equal(out, 0)
+
+
+def test_grid_image_long_title_is_shortened():
+    tile = ("a very long title that cannot possibly fit " * 3, _grey_image(128, (30, 40)))
+    out = render.grid_image([tile], title_height=20)
+    assert out.shape == (50, 40, 3)
+
+
+@pytest.mark.parametrize(
+    "tiles",
+    [
+        [],
+        [("x", np.zeros((8, 8, 3)))],  # float, not uint8
+        [("x", np.zeros((8, 8), dtype=np.uint8))],
+        [np.zeros((8, 8, 3), dtype=np.uint8)],
+    ],
+)
+def test_grid_image_rejects_bad_tiles(tiles):
+    with pytest.raises(ValueError):
+        render.grid_image(tiles)
+
+
+def test_save_png_round_trip_keeps_rgb_order(tmp_path):
+    red = np.zeros((4, 5, 3), dtype=np.uint8)
+    red[..., 0] = 255
+    path = render.save_png(tmp_path / "new" / "dir" / "red.png", red)
+    assert path.exists()
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert bgr.shape == (4, 5, 3)
+    np.testing.assert_array_equal(bgr[..., 2], 255)  # red is OpenCV's last channel
+    np.testing.assert_array_equal(bgr[..., :2], 0)
+
+
+def test_save_png_rejects_bad_input(tmp_path):
+    with pytest.raises(ValueError, match=r"\.png"):
+        render.save_png(tmp_path / "x.jpg", _grey_image())
+    with pytest.raises(ValueError):
+        render.save_png(tmp_path / "x.png", np.zeros((4, 4, 3)))
+
+
+def test_representations():
+    image = _grey_image(100, (130, 100))
+    out = render.representations(image, _cone(), "magma", 0.4, 5, "quantile")
+    assert set(out) == {"heatmap", "overlay", "isolines"}
+    for img in out.values():
+        assert img.shape == (130, 100, 3) and img.dtype == np.uint8
+
+
+# --- Plotly figures --------------------------------------------------------------
+
+
+def test_heatmap_figure():
+    fig = render.heatmap_figure(_signed(), "RdBu", title="LIME")
+    assert isinstance(fig, go.Figure)
+    assert [t.type for t in fig.data] == ["heatmap"]
+    heat = fig.data[0]
+    assert heat.zmin == -2.0 and heat.zmax == 2.0  # centred on 0, as heatmap_image
+    assert "%{z" in heat.hovertemplate
+    assert fig.layout.yaxis.autorange == "reversed" and fig.layout.yaxis.scaleanchor == "x"
+    assert fig.layout.xaxis.showticklabels is False
+    assert fig.layout.title.text == "LIME"
+
+
+def test_heatmap_figure_constant_map_has_valid_range():
+    heat = render.heatmap_figure(np.zeros((4, 4))).data[0]
+    assert heat.zmax > heat.zmin
+
+
+def test_overlay_figure():
+    fig = render.overlay_figure(_grey_image(), _cone()[::4, ::4], "viridis", alpha=0.3)
+    assert [t.type for t in fig.data] == ["image", "heatmap"]
+    assert fig.data[1].opacity == 0.3
+    assert np.shape(fig.data[1].z) == (65, 65)  # resized to the image
+    assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_isolines_figure_draws_the_same_contours_as_the_image():
+    image, sal = _grey_image(), _cone()
+    fig = render.isolines_figure(image, sal, "inferno", n_levels=4, mode="value", dim=0.2)
+    levels = render.contour_levels(sal, 4, "value")
+    contours = render.compute_contours(sal, levels)
+    paths = [(p, level) for level, paths in zip(levels, contours, strict=True) for p in paths]
+    assert fig.data[0].type == "image"
+    lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
+    # The outer level runs off the image: four corner arcs, so more paths than levels.
+    assert len(lines) == len(paths) > len(levels)
+    lut = render.colormap_lut("inferno")
+    for trace, (path, level) in zip(lines, paths, strict=True):
+        np.testing.assert_allclose(trace.x, path[:, 1])
+        np.testing.assert_allclose(trace.y, path[:, 0])
+        t = (level - sal.min()) / np.ptp(sal)
+        assert _parse_rgb(trace.line.color) == tuple(lut[int(np.floor(t * 255 + 0.5))])
+    bar = fig.data[-1]
+    assert bar.mode == "markers" and bar.marker.showscale is True
+    np.testing.assert_allclose(bar.marker.colorbar.tickvals, levels)
+    assert len(fig.data) == 1 + len(paths) + 1
+
+
+def test_isolines_figure_constant_map_has_only_the_image():
+    fig = render.isolines_figure(_grey_image(), np.zeros((65, 65)))
+    assert [t.type for t in fig.data] == ["image"]
+
+
+def test_grid_figure():
+    image, sal = _grey_image(), _cone()
+    panels = [
+        ("heatmap", render.heatmap_figure(sal)),
+        render.Panel("overlay", render.overlay_figure(image, sal)),
+        ("isolines", render.isolines_figure(image, sal, n_levels=3)),
+    ]
+    fig = render.grid_figure(panels, cols=2, title="all")
+    assert isinstance(fig, go.Figure)
+    assert len(fig.data) == sum(
+        len(p[1].data if isinstance(p, tuple) else p.figure.data) for p in panels
+    )
+    assert [a.text for a in fig.layout.annotations] == ["heatmap", "overlay", "isolines"]
+    # Every cell keeps the image orientation and square pixels, on its own axes.
+    for name, x_name in (("yaxis", "x"), ("yaxis2", "x2"), ("yaxis3", "x3")):
+        axis = fig.layout[name]
+        assert axis.autorange == "reversed" and axis.scaleanchor == x_name
+    # The heatmap's colour bar sits next to its own (top-left) cell.
+    heat = fig.data[0]
+    assert heat.xaxis == "x" and heat.colorbar.x < 0.6 and heat.colorbar.y > 0.5
+
+
+@pytest.mark.parametrize("panels", [[], [("a", "not a figure")], ["just a title"]])
+def test_grid_figure_rejects_bad_panels(panels):
+    with pytest.raises(ValueError):
+        render.grid_figure(panels)

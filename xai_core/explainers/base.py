@@ -1,0 +1,107 @@
+"""The one result type of every explainer: :class:`Explanation`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """A saliency map with everything needed to reproduce and report it.
+
+    Every explainer returns one (:func:`~xai_core.explain_rise`,
+    :func:`~xai_core.explain_lime`, :func:`~xai_core.explain`). ``np.asarray(expl)`` is
+    the map, so an explanation can be passed wherever a map is expected.
+
+    Attributes
+    ----------
+    method
+        ``"rise"`` or ``"lime"``.
+    saliency
+        float32 (H, W) map at the classifier's input size, read-only (signed for LIME).
+    image
+        float32 (H, W, 3) RGB in [0, 255]: the image that was explained.
+    target
+        The class explained.
+    params
+        The method's parameters as used (JSON-serialisable), ``seed`` and ``batch_size``
+        included.
+    forward_passes
+        Images the model was asked about for this map (masks, samples, plus the
+        unperturbed image where it was needed).
+    wall_s
+        Wall time in seconds.
+    probability
+        The model's probability for ``target`` on the whole image (``nan`` when the
+        explainer never needed it).
+    model, image_name, target_label
+        Names for reports and file names.
+    extra
+        Method-specific results. RISE: ``masks_used``, ``r_estimate``. LIME: ``segments``
+        (int32 (H, W) superpixel ids), ``weights`` ({superpixel: signed weight}, by
+        decreasing |weight|), ``lime_score_r2``, ``lime_intercept``,
+        ``lime_local_prediction``, ``num_segments``.
+    """
+
+    method: str
+    saliency: np.ndarray
+    image: np.ndarray
+    target: int
+    params: dict[str, Any]
+    forward_passes: int = 0
+    wall_s: float = 0.0
+    probability: float = math.nan
+    model: str = "model"
+    image_name: str = "image"
+    target_label: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.target_label:
+            object.__setattr__(self, "target_label", f"class {self.target}")
+        if self.saliency.flags.writeable:
+            self.saliency.setflags(write=False)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = self.saliency if dtype is None else self.saliency.astype(dtype)
+        return np.array(out, copy=True) if copy else out
+
+    @property
+    def seed(self) -> int | None:
+        """The seed the map was made with."""
+        return self.params.get("seed")
+
+    @property
+    def display_saliency(self) -> np.ndarray:
+        """The map as drawn: RISE's is clipped at 0 (an expected score is never negative;
+        the centred estimator's noise can dip just below where the map is about 0)."""
+        return np.maximum(self.saliency, 0.0) if self.method == "rise" else self.saliency
+
+    def record(self) -> dict[str, Any]:
+        """The JSON record written beside the map: what, on what, with which settings.
+
+        Array-valued extras (LIME's ``segments``) are left out; LIME's ``weights`` are
+        written with the superpixel ids as strings (JSON keys).
+        """
+        scalars = {k: v for k, v in self.extra.items() if not isinstance(v, np.ndarray)}
+        probability = None if math.isnan(self.probability) else round(self.probability, 6)
+        return {
+            "image": self.image_name,
+            "model": self.model,
+            "method": self.method,
+            "target": self.target,
+            "target_label": self.target_label,
+            "probability": probability,
+            "params": self.params,
+            "seed": self.seed,
+            "forward_passes": self.forward_passes,
+            "wall_time_s": round(self.wall_s, 3),
+            "saliency_shape": list(self.saliency.shape),
+            "saliency_range": [float(self.saliency.min()), float(self.saliency.max())],
+            **scalars,
+        }

