@@ -247,8 +247,8 @@ def auc_summary() -> None:
         return
     rows = sorted(rows, key=lambda r: r["map"].endswith("baseline"))  # the maps first
     st.subheader("Faithfulness")
-    st.caption(f"Deletion and insertion over {METRIC_STEPS} steps (RISE paper protocol: "
-               "black for deletion, blurred image for insertion). A map should beat the "
+    st.caption(f"Deletion and insertion over {METRIC_STEPS} steps (the RISE paper's procedure; "
+               "hidden pixels black, insertion from a blurred image). A map should beat the "
                "baselines: random blobs, and a centred Gaussian (\"the object is in the "
                "middle\"). Where the object fills the whole photo, the centred map is hard to "
                "beat: there most of the picture is evidence.")

@@ -192,7 +192,8 @@ def faithfulness_of(
     """Deletion and insertion AUCs of an explanation (and of the baselines), for its record.
 
     Returns ``{"deletion_auc", "insertion_auc", "steps", "baselines": {name: {...}}}``,
-    following the RISE paper's protocol (see :mod:`xai_core.metrics`).
+    with the RISE paper's procedure and this project's substrates (see
+    :mod:`xai_core.metrics.causal` for how they differ from the authors' code).
     """
     from xai_core.metrics import faithfulness
 

@@ -158,7 +158,7 @@ def deletion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, 
         Number of steps; each removes ``ceil(H * W / steps)`` pixels (``steps + 1`` model
         evaluations, batched by ``batch_size``).
     substrate
-        What removed pixels become: ``"black"`` (default, as in the RISE paper), ``"blur"``,
+        What removed pixels become: ``"black"`` (default: black in RGB), ``"blur"``,
         ``"mean"`` or an image array.
 
     Returns
@@ -176,7 +176,7 @@ def insertion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray,
     """Insertion curve: the class probability as the most salient pixels are put back first.
 
     Starts from ``substrate`` (default a blurred copy of the image, sigma = 5 px at 224 px,
-    as in the RISE paper) and inserts the image's pixels by decreasing saliency. Parameters
+    the RISE paper's procedure) and inserts the image's pixels by decreasing saliency. Parameters
     as in :func:`deletion_curve`; a higher area under the curve is more faithful.
     """
     return _curve("insertion", predict, image, saliency, target, steps, substrate, batch_size,

@@ -18,7 +18,9 @@ def faithfulness(predict: PredictFn, image: np.ndarray, maps: Mapping[str, np.nd
                  progress: ProgressFn | None = None) -> dict[str, dict[str, CausalCurve]]:
     """Deletion and insertion curves of several maps (and the baselines) for one image.
 
-    Substrates default to the RISE paper's protocol (black for deletion, blur for insertion).
+    Substrates default to this project's protocol (black for deletion, a blurred image for
+    insertion); the RISE authors' code differs in what a hidden pixel becomes (see
+    :mod:`xai_core.metrics.causal`).
     Returns ``{map name: {"deletion": CausalCurve, "insertion": CausalCurve}}``; the
     baselines are named ``"random baseline"`` and ``"centre baseline"``.
     """
