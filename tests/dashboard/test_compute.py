@@ -26,9 +26,9 @@ class Counting:
 
 class FakeClassifier:
     name = "fake"
-    class_names = ["dark", "bright corner", "never"]
 
     def __init__(self) -> None:
+        self.class_names = ["dark", "bright corner", "never"]
         self.predict = Counting()
 
 
@@ -71,7 +71,7 @@ def test_a_different_seed_or_method_computes_again():
 
 
 def test_waiting_callers_are_told_their_place_and_get_the_result_computed_ahead():
-    clf, compute = FakeClassifier(), Compute(max_workers=1)
+    compute = Compute(max_workers=1)
     compute.queue.poll_s = 0.01
     gate, started = threading.Event(), threading.Event()
     places: list[int] = []
