@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from xai_core._tf import import_tensorflow
 from xai_core.errors import ModelLoadError
 from xai_core.models import backends as engines
 from xai_core.models.classifier import Classifier, _check_preprocessing
+from xai_core.models.model_file import MAX_PARAMS, check_model_file
 from xai_core.models.paths import keras_home, private_cache_dir
 
 log = logging.getLogger(__name__)
@@ -102,13 +104,20 @@ def _load_user_model(
         )
     if not path.is_file():
         raise ModelLoadError(f"no such model file: {path}")
+    check_model_file(path)  # archive and configuration, before Keras builds anything
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         raise ModelLoadError(
-            f"{path.name} could not be loaded safely ({type(exc).__name__}: {exc}). "
-            "Models with Lambda layers or custom code are refused"
-        ) from exc
+            f"{path.name} could not be loaded safely ({type(exc).__name__}: "
+            f"{_without_paths(str(exc), path)}). Models with Lambda layers or custom code "
+            "are refused"
+        ) from None
+    if model.count_params() > MAX_PARAMS:  # the estimate missed a layer type: still refused
+        n = model.count_params()
+        del model
+        raise ModelLoadError(f"{path.name} could not be loaded: it has {n / 1e6:,.0f} million "
+                             f"parameters; at most {MAX_PARAMS / 1e6:.0f} million are accepted")
     in_shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
     if in_shape is None or len(in_shape) != 4 or in_shape[3] != 3:
         raise ModelLoadError(
@@ -140,10 +149,26 @@ def _load_user_model(
         probe = clf.predict(np.full((1, *clf.input_size, 3), 127.0, np.float32))
     except Exception as exc:
         raise ModelLoadError(f"{path.name} loads but cannot classify an image "
-                             f"({type(exc).__name__}: {exc})") from exc
+                             f"({type(exc).__name__}: {_without_paths(str(exc), path)})") from None
     if probe.shape != (1, n) or not np.all(np.isfinite(probe)):
         raise ModelLoadError(f"{path.name}: its output on a grey test image is not {n} finite scores")
     return clf
+
+
+_PATH = re.compile(r"(?<![:/\\\w])(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/:,;()\[\]]+)+[\\/]?")
+
+
+def _without_paths(text: str, path: Path) -> str:
+    """An error text for a user: file paths reduced to their last part, one short line.
+
+    Keras' messages name the file by its full path ("File not found: filepath=/tmp/...");
+    for an upload that is a temporary folder of the server, which users must not see.
+    """
+    text = text.replace(str(path), path.name).replace(str(path.parent), "")
+    text = _PATH.sub(lambda m: m.group(0).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1],
+                     text)
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def load_classifier(
