@@ -218,3 +218,51 @@ def test_a_hostile_file_is_refused_within_a_small_memory_budget(square_cnn, tmp_
     path = edited(square_cnn, tmp_path, huge)
     status, result = run_capped(_load_hostile, str(path), headroom_mb=512)
     assert status == "ok" and result.startswith("refused:") and "parameters" in result, result
+
+
+def h5_bytes(tmp_path: Path, build) -> bytes:
+    import h5py
+
+    path = tmp_path / "w.h5"
+    with h5py.File(path, "w") as f:
+        build(f)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["fill", "gzip", "external_link", "external_data", "soft",
+                                  "strings"])
+def test_hostile_weights_files_inside_the_archive_are_refused(square_cnn, tmp_path, kind):
+    import h5py
+    import numpy as np
+
+    def build(f):
+        if kind == "fill":  # 200 MB of fill value, nothing stored
+            f.create_dataset("vars/0", shape=(50_000_000,), dtype="f4")
+        elif kind == "gzip":
+            f.create_dataset("vars/0", data=np.zeros(20_000_000, "f4"),
+                             compression="gzip", chunks=(1_000_000,))
+        elif kind == "external_link":
+            f["vars"] = h5py.ExternalLink("/etc/secret.h5", "/")
+        elif kind == "external_data":
+            f.create_dataset("vars/0", shape=(10,), dtype="f4",
+                             external=[("/etc/passwd", 0, 40)])
+        elif kind == "soft":
+            f.create_group("layers")
+            f["vars"] = h5py.SoftLink("/layers")
+        else:
+            f.create_dataset("vars/0", data=["a", "b"])
+
+    files = {**members(square_cnn[1]), "model.weights.h5": h5_bytes(tmp_path, build)}
+    path = write_keras(tmp_path / f"{kind}.keras", files)
+    with pytest.raises(ModelLoadError, match="weights"):
+        check_model_file(path)
+
+
+def test_code_outside_keras_is_refused_before_keras_reads_it(square_cnn, tmp_path):
+    def foreign(config):
+        first(config, "Dense")["config"]["activation"] = {
+            "module": "os", "class_name": "function", "config": "system",
+            "registered_name": "function"}
+
+    with pytest.raises(ModelLoadError, match=r"outside Keras \(os\)"):
+        check_model_file(edited(square_cnn, tmp_path, foreign))

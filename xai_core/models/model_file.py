@@ -9,7 +9,9 @@ archive and the configuration can be read, bounded and estimated first:
 - the archive: at most :data:`MAX_MEMBERS` members, :data:`MAX_CONFIG_BYTES` of
   configuration, :data:`MAX_ARCHIVE_BYTES` unpacked in all, no member packed more than
   :data:`MAX_COMPRESSION_RATIO` times (a zip bomb);
-- the configuration, without building it: inputs at most :data:`MAX_INPUT_SIDE` pixels on
+- the weights file inside (its metadata only): no links or data outside itself, only
+  numbers, no dataset packed more than :data:`MAX_COMPRESSION_RATIO` times;
+- the configuration, without building it: no module outside Keras; inputs at most :data:`MAX_INPUT_SIDE` pixels on
   a side, about :data:`MAX_PARAMS` parameters at most (estimated layer by layer from the
   shapes the configuration implies), no more weights declared than the weights file can
   hold, and an estimated memory for one batch within :data:`MAX_MEMORY_BYTES`.
@@ -20,13 +22,14 @@ person, naming the file by its name only (never a folder of the server).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from xai_core.errors import ModelLoadError
 
@@ -106,6 +109,8 @@ def _read_archive(path: Path) -> tuple[dict, int]:
                 raw = f.read(MAX_CONFIG_BYTES + 1)
             weights = by_name.get("model.weights.h5")
             weights_bytes = weights.file_size if weights is not None else 0
+            if weights is not None:
+                _check_weights(path, zf, weights)
     except ModelLoadError:
         raise
     except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError,
@@ -120,6 +125,131 @@ def _read_archive(path: Path) -> tuple[dict, int]:
     if not isinstance(config, dict):
         raise _fail(name, "its configuration (config.json) does not describe a model")
     return config, weights_bytes
+
+
+# --- the weights file inside -----------------------------------------------------------
+
+
+class _Window(io.RawIOBase):
+    """A read-only view of ``size`` bytes of an open file from ``start`` (a stored zip member)."""
+
+    def __init__(self, f: BinaryIO, start: int, size: int):
+        self._f, self._start, self._size, self._pos = f, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        n = max(0, min(len(buffer), self._size - self._pos))
+        if n == 0:
+            return 0
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+#: Largest packed (deflated) weights file examined in memory; Keras writes them stored.
+_MAX_PACKED_WEIGHTS = 64 * 2**20
+_MAX_H5_OBJECTS = 100_000
+
+
+def _check_weights(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse an HDF5 weights file that reaches outside itself or unpacks to far more than
+    it holds (a compression bomb inside the archive), reading only its metadata."""
+    import h5py
+
+    name = path.name
+    if info.compress_type == zipfile.ZIP_STORED:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below, after h5py is done with it
+        raw.seek(info.header_offset)
+        header = raw.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raw.close()
+            raise _fail(name, "the archive is damaged")
+        start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + \
+            int.from_bytes(header[28:30], "little")
+        source: BinaryIO = io.BufferedReader(_Window(raw, start, info.file_size))
+    else:
+        if info.file_size > _MAX_PACKED_WEIGHTS:
+            raise _fail(name, "its weights are compressed inside the archive and larger than "
+                              f"{_MAX_PACKED_WEIGHTS // 2**20} MB; save it again with model.save")
+        raw = None
+        source = io.BytesIO(zf.read(info))
+    try:
+        with h5py.File(source, "r") as h5:
+            _walk_h5(h5, name, [0, 0], set(), 0)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, ValueError, RuntimeError, ...
+        raise _fail(name, f"its weights file is damaged ({type(exc).__name__})") from None
+    finally:
+        if raw is not None:
+            raw.close()
+
+
+def _walk_h5(group: Any, name: str, totals: list[int], seen: set, depth: int) -> None:
+    import h5py
+
+    if depth > 64:
+        raise _fail(name, "its weights file is nested too deeply")
+    for key in group:
+        link = group.get(key, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise _fail(name, "its weights file links to other files or places; Keras never "
+                              "writes such links")
+        obj = group[key]
+        totals[0] += 1
+        if totals[0] > _MAX_H5_OBJECTS:
+            raise _fail(name, "its weights file holds too many entries")
+        if isinstance(obj, h5py.Group):
+            addr = obj.id.__hash__()
+            if addr in seen:
+                continue
+            seen.add(addr)
+            _walk_h5(obj, name, totals, seen, depth + 1)
+        elif isinstance(obj, h5py.Dataset):
+            if obj.is_virtual or obj.external:
+                raise _fail(name, "its weights file takes data from other files")
+            if obj.dtype.kind not in "biuf":
+                raise _fail(name, "its weights file holds something other than numbers")
+            nbytes = int(obj.size) * obj.dtype.itemsize
+            totals[1] += nbytes
+            if totals[1] > MAX_ARCHIVE_BYTES:
+                raise _fail(name, f"its weights unpack to more than "
+                                  f"{MAX_ARCHIVE_BYTES / 2**20:.0f} MB")
+            stored = int(obj.id.get_storage_size())
+            if nbytes > MAX_COMPRESSION_RATIO * stored + 2**20:
+                raise _fail(name, f"its weights are packed {nbytes / max(stored, 1):.0f} times "
+                                  "(a 'zip bomb'); real weights are not")
+
+
+def _check_modules(tree: Any, name: str, depth: int = 0) -> None:
+    """Refuse a configuration that names code outside Keras (``"module": "os"``)."""
+    if depth > 100:
+        raise RecursionError
+    if isinstance(tree, dict):
+        module = tree.get("module")
+        if isinstance(module, str) and module != "keras" and not module.startswith("keras."):
+            raise _fail(name, f"its configuration refers to code outside Keras ({module[:60]}); "
+                              "models with custom code are refused")
+        for value in tree.values():
+            _check_modules(value, name, depth + 1)
+    elif isinstance(tree, list):
+        for value in tree:
+            _check_modules(value, name, depth + 1)
 
 
 # --- estimating a configuration ----------------------------------------------------------
@@ -474,6 +604,7 @@ def check_model_file(path: str | Path) -> ModelFileReport:
     config, weights_bytes = _read_archive(path)
     est = _Estimate(name)
     try:
+        _check_modules(config, name)
         biggest = _largest_size_setting(config)
         if biggest is not None and biggest[1] > MAX_LAYER_SIZE:
             raise _fail(name, f"a layer declares {biggest[0]}={biggest[1]:,}, far beyond any "
