@@ -250,3 +250,17 @@ def test_16bit_png_with_small_values_stays_dark():
     out = load_image(encode(im, "PNG"))
     assert out[0, 0, 0] == 1  # 255 / 65535 * 255, not 255
     assert out[0, -1, 0] == 255
+
+
+def test_devices_and_endless_streams_are_not_read_forever():
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_image("/dev/zero")
+
+    class Endless:
+        def read(self, n=-1):
+            if n is None or n < 0:
+                raise AssertionError("asked to read an endless stream to its end")
+            return b"\0" * n
+
+    with pytest.raises(ImageError, match="larger than 256 MB"):
+        load_image(Endless())

@@ -23,6 +23,8 @@ from xai_core.errors import ImageError
 
 #: Largest image accepted, in pixels (width x height). Larger files are refused before decoding.
 MAX_PIXELS = 40_000_000
+#: Largest image file read, in bytes (an uncompressed 40-megapixel RGB file is 120 MB).
+MAX_FILE_BYTES = 256 * 2**20
 #: Smallest accepted side, in pixels.
 MIN_SIDE = 8
 #: Largest accepted ratio of the longer side to the shorter one (a 20:1 panorama is fine;
@@ -38,8 +40,15 @@ _DOCUMENT_MAGIC = (b"%!", b"\xc5\xd0\xd3\xc6", b"%PDF")
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 
+def _too_big_file() -> ImageError:
+    return ImageError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB, too large for "
+                      "an image to explain; resize it and try again")
+
+
 def _read_bytes(source: ImageSource) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) > MAX_FILE_BYTES:
+            raise _too_big_file()
         return bytes(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -47,13 +56,21 @@ def _read_bytes(source: ImageSource) -> bytes:
             raise ImageError(f"no such file: {path}")
         if path.is_dir():
             raise ImageError(f"{path} is a folder, not an image file")
-        return path.read_bytes()
-    if hasattr(source, "read"):
+        if not path.is_file():  # a device or a pipe could be read forever
+            raise ImageError(f"{path} is not a regular file")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    elif hasattr(source, "read"):
         if hasattr(source, "seek"):
             source.seek(0)
-        data = source.read()
+        data = source.read(MAX_FILE_BYTES + 1)
         if not isinstance(data, (bytes, bytearray)):
             raise ImageError("the file object must be opened in binary mode ('rb')")
+    else:
+        data = None
+    if data is not None:
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_big_file()
         return bytes(data)
     raise ImageError(
         f"cannot read an image from a {type(source).__name__}: give a file path, bytes or an open file"

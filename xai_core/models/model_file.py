@@ -14,7 +14,8 @@ archive and the configuration can be read, bounded and estimated first:
 - the configuration, without building it: no module outside Keras; inputs at most :data:`MAX_INPUT_SIDE` pixels on
   a side, about :data:`MAX_PARAMS` parameters at most (estimated layer by layer from the
   shapes the configuration implies), no more weights declared than the weights file can
-  hold, and an estimated memory for one batch within :data:`MAX_MEMORY_BYTES`.
+  hold, at most :data:`MAX_CLASSES` outputs, at most :data:`MAX_MACS` multiply-adds per
+  image, and an estimated memory for one batch within :data:`MAX_MEMORY_BYTES`.
 
 Everything refused raises :class:`~xai_core.errors.ModelLoadError` with a sentence for a
 person, naming the file by its name only (never a folder of the server).
@@ -49,6 +50,10 @@ MAX_PARAMS = 150_000_000
 MAX_MEMORY_BYTES = 4 * 2**30
 #: Images per model call assumed by the memory estimate (``Classifier.batch_size``).
 BATCH_SIZE = 32
+#: Most multiply-adds for one image (Xception 8.4 G at 299 px, VGG19 20 G at 224 px).
+MAX_MACS = 40_000_000_000
+#: Most outputs (classes) per image (ImageNet-21k has 21 843).
+MAX_CLASSES = 100_000
 #: Largest value of a size setting (units, filters, ...) of any layer, known or not.
 MAX_LAYER_SIZE = 1_000_000
 
@@ -70,6 +75,7 @@ class ModelFileReport:
     params: int
     memory_bytes: int
     weights_bytes: int
+    macs: int = 0
 
 
 def _fail(name: str, why: str) -> ModelLoadError:
@@ -262,6 +268,8 @@ class _Estimate:
         self.name = name
         self.params = 0
         self.largest = 0  # elements of the largest layer input/output, per image
+        self.macs = 0  # multiply-adds of one image through the weighted layers
+        self.output: Shape = None
         self.inputs: list[tuple[int | None, ...]] = []
         self.seen: set[int] = set()
 
@@ -476,6 +484,12 @@ def _layer(entry: dict, inputs: list[Shape], est: _Estimate) -> Shape:
                                                     and len(shape) > 1) else res
     if first_call:
         est.params += params
+    conv_like = rank and cls.startswith(("Conv", "Convolution", "DepthwiseConv", "SeparableConv"))
+    spatial_of = shape if "Transpose" in cls else out
+    if conv_like and spatial_of is not None and all(d is not None for d in spatial_of[1:-1]):
+        est.macs += params * math.prod(spatial_of[1:-1])
+    elif cls in ("Dense", "EinsumDense") and shape is not None:
+        est.macs += params * math.prod(d or 1 for d in shape[1:-1])
     for s in inputs:
         est.activation(s)
     est.activation(out)
@@ -609,7 +623,7 @@ def check_model_file(path: str | Path) -> ModelFileReport:
         if biggest is not None and biggest[1] > MAX_LAYER_SIZE:
             raise _fail(name, f"a layer declares {biggest[0]}={biggest[1]:,}, far beyond any "
                               f"image classifier (at most {MAX_LAYER_SIZE:,} is accepted)")
-        _model(config, None, est)
+        est.output = _model(config, None, est)
         build_est = _Estimate(name)
         _build_shapes(config, build_est)
     except (RecursionError, MemoryError):
@@ -628,17 +642,25 @@ def check_model_file(path: str | Path) -> ModelFileReport:
                                   f"{MAX_INPUT_SIDE} is accepted (classifiers use a few hundred)")
         elif any(d is not None and d > MAX_INPUT_SIDE * MAX_INPUT_SIDE * 3 for d in shape[1:]):
             raise _fail(name, f"its input shape {shape} is too large")
+    if est.output is not None and (est.output[-1] or 0) > MAX_CLASSES:
+        raise _fail(name, f"it outputs {est.output[-1]:,} scores per image; at most "
+                          f"{MAX_CLASSES:,} classes are accepted")
     if params > MAX_PARAMS:
         raise _fail(name, f"its configuration declares about {params / 1e6:,.0f} million "
                           f"parameters; at most {MAX_PARAMS / 1e6:.0f} million are accepted "
                           "(Xception has 23 million, VGG19 144 million)")
-    if params * 2 > weights_bytes + 2**20:
-        raise _fail(name, f"its configuration declares about {params:,} parameters, more than "
-                          f"its weights file can hold ({weights_bytes:,} bytes): the file is "
-                          "damaged or was made by hand")
+    if est.macs > MAX_MACS:
+        raise _fail(name, f"one image would take about {est.macs / 1e9:,.0f} billion "
+                          f"multiply-adds; at most {MAX_MACS / 1e9:.0f} billion are accepted "
+                          "(Xception takes 8.4, VGG19 20), so explanations finish in minutes")
     memory = 4 * params + 2 * 4 * BATCH_SIZE * largest
     if memory > MAX_MEMORY_BYTES:
         raise _fail(name, f"running it would need about {memory / 2**30:.1f} GB of memory for "
                           f"a batch of {BATCH_SIZE} images; the limit is "
                           f"{MAX_MEMORY_BYTES / 2**30:.0f} GB")
-    return ModelFileReport(est.inputs[0], int(params), int(memory), int(weights_bytes))
+    if params * 2 > weights_bytes + 2**20:
+        raise _fail(name, f"its configuration declares about {params:,} parameters, more than "
+                          f"its weights file can hold ({weights_bytes:,} bytes): the file is "
+                          "damaged or was made by hand")
+    return ModelFileReport(est.inputs[0], int(params), int(memory), int(weights_bytes),
+                           int(est.macs))

@@ -18,7 +18,7 @@ from xai_core._tf import import_tensorflow
 from xai_core.errors import ModelLoadError
 from xai_core.models import backends as engines
 from xai_core.models.classifier import Classifier, _check_preprocessing
-from xai_core.models.model_file import MAX_PARAMS, check_model_file
+from xai_core.models.model_file import MAX_CLASSES, MAX_PARAMS, check_model_file
 from xai_core.models.paths import keras_home, private_cache_dir
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,9 @@ def _load_user_model(
             f"its output shape is {out_shape}"
         )
     n = int(out_shape[1])
+    if n > MAX_CLASSES:
+        raise ModelLoadError(f"{path.name}: it outputs {n:,} scores per image; at most "
+                             f"{MAX_CLASSES:,} classes are accepted")
     if class_names is None:
         class_names = imagenet_class_names() if n == 1000 else [f"class {i}" for i in range(n)]
     if len(class_names) != n:
