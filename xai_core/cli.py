@@ -143,7 +143,8 @@ def _output_stems(items: list[Path | str]) -> list[str]:
     def key(stem: str) -> str:
         return stem.lower()
 
-    base = [Path(it).stem if isinstance(it, Path) else str(it) for it in items]
+    base = [Path(it).stem if isinstance(it, Path) else Path(str(it)).name or "sample"
+            for it in items]
     counts: dict[str, int] = {}
     for stem in base:
         counts[key(stem)] = counts.get(key(stem), 0) + 1

@@ -171,8 +171,11 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
     Raises
     ------
     ImageError
-        When the input is empty, not an image, truncated, larger than :data:`MAX_PIXELS`
-        or smaller than :data:`MIN_SIDE` pixels on a side.
+        When the input is empty, not in one of :data:`FORMATS` (PostScript/EPS and PDF
+        are refused by their first bytes; no external program is ever started), truncated,
+        a file over :data:`MAX_FILE_BYTES`, larger than :data:`MAX_PIXELS`, smaller than
+        :data:`MIN_SIDE` pixels on a side, or a strip longer than :data:`MAX_ASPECT_RATIO`
+        times its width. Sizes are checked from the header, before decoding.
     """
     data = _read_bytes(source)
     if not data:
