@@ -40,7 +40,9 @@ _SIDECAR_FORMAT = 1
 
 
 def _unsafe_reason(st: os.stat_result, what: str) -> str | None:
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+    if os.name != "posix":  # no owners or permission bits to read (Windows: ACLs)
+        return None
+    if st.st_uid != os.getuid():
         return f"the {what} belongs to another user"
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return f"other users can write to the {what}"
