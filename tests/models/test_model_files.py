@@ -66,6 +66,7 @@ def test_estimates_match_keras_on_many_layer_types(tmp_path):
     m = L.Concatenate()([b, c])
     m = L.BatchNormalization()(L.UpSampling2D(2)(L.MaxPooling2D()(m)))
     m = L.Conv2DTranspose(4, 3, strides=2)(m)
+    m = L.Conv2D(3, 1)(L.Permute((2, 1, 3))(L.Cropping2D(((1, 0), (2, 1)))(m)))
     m = L.Dense(7)(L.Flatten()(L.AveragePooling2D(4)(m)))
     inner = keras.Sequential([keras.Input((7,)), L.Dense(9), L.LayerNormalization(),
                               L.Reshape((3, 3)), L.Flatten(), L.Dense(3)])
@@ -135,6 +136,26 @@ def test_unknown_layers_cannot_declare_huge_sizes(square_cnn, tmp_path):
 
     with pytest.raises(ModelLoadError, match="units=5,000,000"):
         check_model_file(edited(square_cnn, tmp_path, odd))
+
+
+def test_layers_of_unknown_size_need_the_shape_keras_would_build_them_with(square_cnn,
+                                                                          tmp_path):
+    def unknown_then_dense(config):
+        dense = first(config, "Dense")
+        odd = {"class_name": "SomethingNew", "config": {"name": "odd"}}
+        layers(config).insert(layers(config).index(dense), odd)
+        dense.pop("build_config", None)
+
+    with pytest.raises(ModelLoadError, match="size of its Dense layer cannot be told"):
+        check_model_file(edited(square_cnn, tmp_path, unknown_then_dense))
+
+    def unknown_kept_build_config(config):
+        dense = first(config, "Dense")
+        odd = {"class_name": "SomethingNew", "config": {"name": "odd"}}
+        layers(config).insert(layers(config).index(dense), odd)
+
+    assert check_model_file(edited(square_cnn, tmp_path, unknown_kept_build_config,
+                                   "kept.keras")).params == square_cnn[0].model.count_params()
 
 
 def test_a_large_input_is_refused(square_cnn, tmp_path):

@@ -66,6 +66,25 @@ _SIZE_KEYS = frozenset({
 
 Shape = tuple[int | None, ...] | None
 
+#: Layers with weights whose size depends on their input (the input must be known).
+_WEIGHTED = frozenset({
+    "Dense", "EinsumDense", "BatchNormalization", "LayerNormalization", "GroupNormalization",
+    "Normalization", "PReLU", "LSTM", "GRU", "SimpleRNN", "MultiHeadAttention", "LayerScale",
+})
+#: Layers whose output has their input's shape.
+_SAME_SHAPE = frozenset({
+    "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax", "ThresholdedReLU",
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "Rescaling", "Normalization", "ActivityRegularization",
+    "Masking", "Identity", "BatchNormalization", "LayerNormalization", "GroupNormalization",
+    "UnitNormalization", "LayerScale", "MultiHeadAttention", "RandomFlip", "RandomRotation",
+    "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
+    "RandomGrayscale", "RandomHue", "RandomSaturation", "RandomSharpness",
+    "RandomColorJitter", "RandomColorDegeneration", "RandomPosterization", "RandomInvert",
+    "AutoContrast", "Equalization", "Solarization", "RandomErasing", "RandomGaussianBlur",
+    "RandomShear", "RandomPerspective", "RandomElasticTransform", "InputLayer",
+})
+
 
 @dataclass(frozen=True)
 class ModelFileReport:
@@ -385,6 +404,18 @@ def _layer(entry: dict, inputs: list[Shape], est: _Estimate) -> Shape:
     rank = int(found.group(1)) if found else 0
     if cls in ("Functional", "Sequential", "Model"):
         return _model(entry, shape, est)
+    weighted = cls in _WEIGHTED or (rank and cls.startswith(
+        ("Conv", "Convolution", "DepthwiseConv", "SeparableConv")))
+    if weighted and (shape is None or not shape or shape[-1] is None):
+        # Keras builds such a layer with the shape in its build_config (a file it saved
+        # always has one); without either, its size cannot be bounded: refuse.
+        build = entry.get("build_config")
+        built = _shape(build.get("input_shape")) if isinstance(build, dict) else None
+        if built is None or not built or built[-1] is None:
+            raise _fail(est.name, f"the size of its {cls} layer cannot be told from its "
+                                  "configuration (the file was not saved by Keras)")
+        shape = built
+        inputs = [built, *inputs[1:]]
     if cls == "InputLayer":
         out = _shape(cfg.get("batch_shape") or cfg.get("batch_input_shape"))
         if out is None and _shape(cfg.get("shape")) is not None:
@@ -472,7 +503,33 @@ def _layer(entry: dict, inputs: list[Shape], est: _Estimate) -> Shape:
     elif cls == "RepeatVector":
         n = cfg.get("n")
         out = (shape[0], n, *shape[1:]) if shape and isinstance(n, int) else None
-    elif cls in ("TimeDistributed", "Bidirectional"):
+    elif cls == "LayerScale":
+        params = shape[-1] if shape and shape[-1] else 1
+    elif cls.startswith("Cropping") and rank:
+        crop = cfg.get("cropping", 1)
+        flat = _ints(crop, rank)
+        if flat is None and isinstance(crop, (list, tuple)):
+            flat = tuple(-sum(_ints(c, 2) or (0, 0)) for c in crop)
+        elif flat is not None:
+            flat = tuple(-2 * c for c in flat)
+        out = _scale_spatial(shape, rank, flat, add=True)
+    elif cls == "Permute":
+        dims = _ints(cfg.get("dims"), 1)
+        if shape is not None and dims is not None and sorted(dims) == list(
+                range(1, len(shape))):
+            out = (shape[0], *(shape[d] for d in dims))
+        else:
+            out = None
+    elif cls == "CategoryEncoding":
+        n = cfg.get("num_tokens")
+        out = (shape[0], n) if shape and isinstance(n, int) else None
+    elif cls == "RandomCrop":
+        h, w = cfg.get("height"), cfg.get("width")
+        if isinstance(h, int) and isinstance(w, int) and shape is not None and len(shape) == 4:
+            out = (shape[0], h, w, shape[3])
+    elif cls not in _SAME_SHAPE and cls not in ("TimeDistributed", "Bidirectional"):
+        out = None  # a layer whose output we cannot tell: later weighted layers need build_config
+    if cls in ("TimeDistributed", "Bidirectional"):
         inner = cfg.get("layer")
         if isinstance(inner, dict):
             sub = (shape[0], *shape[2:]) if shape and len(shape) > 2 else shape
