@@ -83,10 +83,11 @@ def check_probabilities(out: object, n: int) -> np.ndarray:
         kinds = sorted({"NaN" if np.isnan(arr[r, c]) else "infinite"
                         for r, c in zip(rows[:100], cols[:100], strict=True)})
         raise ValueError(
-            f"predict returned {' and '.join(kinds)} scores ({int(bad.sum())} of {arr.size} "
-            f"scores, in {len(set(rows.tolist()))} of {n} images; first: image {int(rows[0])}, "
-            f"class {int(cols[0])}). The model does not give usable scores for these images, "
-            "so nothing can be explained or measured with it"
+            f"predict returned NaN or infinite scores ({' and '.join(kinds)}: "
+            f"{int(bad.sum())} of {arr.size} scores, in {len(set(rows.tolist()))} of {n} "
+            f"images; first: image {int(rows[0])}, class {int(cols[0])}). The model does not "
+            "give usable scores for these images, so nothing can be explained or measured "
+            "with it"
         )
     return arr
 

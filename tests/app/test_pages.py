@@ -141,6 +141,8 @@ def _png(w: int, h: int) -> bytes:
         ("cut.png", _png(64, 64)[:60], "truncated|damaged"),
         ("dot.png", _png(1, 1), "too small"),
         ("drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG"),
+        ("cat.png", b"%!PS-Adobe-3.0 EPSF-3.0\n{ } loop\n", "PostScript"),
+        ("strip.png", _png(1000, 8), "thin strip"),
     ],
 )
 def test_bad_uploads_say_why_and_the_app_keeps_working(stub_models, name, data, words):

@@ -58,7 +58,7 @@ CALLS = {
 @pytest.mark.parametrize("name", list(CALLS))
 def test_non_finite_scores_are_refused_by_name(name, bad):
     words = "NaN" if np.isnan(bad) else "infinite"
-    with pytest.raises(ValueError, match=f"predict returned {words} scores"):
+    with pytest.raises(ValueError, match=rf"predict returned NaN or infinite scores \({words}"):
         CALLS[name](nan_on_real_images(bad))
 
 
