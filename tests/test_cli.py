@@ -199,3 +199,19 @@ def test_output_settings_are_checked_before_any_model_is_loaded(flag, value, cap
                  flag, value, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith(f"error: {flag} must be between")
+
+
+def test_folder_run_skips_postscript_and_thin_strips(square_cnn, tmp_path, capsys):
+    _, model_path = square_cnn
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    square_png(folder / "good.png")
+    (folder / "eps.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n{ } loop\n")
+    Image.new("RGB", (100_000, 8)).save(folder / "strip.png")
+    code = main([str(folder), "--model", str(model_path), "--n-masks", "20",
+                 "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "eps.png: this is a PostScript/EPS or PDF document" in err
+    assert "strip.png: the image is a thin strip" in err
+    assert len(list((tmp_path / "out").glob("*.json"))) == 1
