@@ -108,8 +108,12 @@ def _load_uploaded_model(_data: bytes, digest: str, file_name: str, preprocessin
         try:
             return xc.load_classifier(path, preprocessing=preprocessing,
                                       outputs_logits=logits), None
-        except (xc.ModelLoadError, ValueError, OSError) as exc:
+        except (xc.ModelLoadError, ValueError) as exc:
             return None, str(exc)
+        except OSError:  # its text may name the server's temporary folder
+            return None, "the file could not be read on the server; try again"
+        except MemoryError:
+            return None, "the model needs more memory than this server has for it"
 
 
 def _sidebar_model_upload() -> tuple[xc.Classifier | None, str]:

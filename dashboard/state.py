@@ -6,6 +6,7 @@ Unusable link values (wrong type, out of range, unknown choice) fall back to the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -65,8 +66,10 @@ def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
     def parse(raw: str):
         try:
             value = kind(raw)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError("not a whole number" if kind is int else "not a number") from None
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
         if not low <= value <= high:
             raise _Adjusted(min(max(value, kind(low)), kind(high)),
                             f"must be between {low} and {high}")
@@ -87,11 +90,16 @@ def selectbox(label: str, options: Sequence[T], default: T, key: str, **kw) -> T
 
 
 def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **kw) -> list[T]:
+    most = kw.get("max_selections")
+
     def parse(raw: str) -> list[T]:
-        wanted = [v for v in raw.split(",") if v]
+        wanted = list(dict.fromkeys(v for v in raw.split(",") if v))  # each value once
         known = [opt for v in wanted for opt in options if str(opt) == v]
         if len(known) < len(wanted):
-            raise _Adjusted(known, "has values that are not among the choices")
+            raise _Adjusted(known[:most] if most else known,
+                            "has values that are not among the choices")
+        if most is not None and len(known) > most:
+            raise _Adjusted(known[:most], f"has {len(known)} values; at most {most} are allowed")
         return known
 
     _init(key, default, parse)

@@ -161,9 +161,11 @@ def describe(expl: xc.Explanation) -> str:
     if used is not None:
         budget = f" · {used} masks" + (f" (r ≈ {expl.extra['r_estimate']:.2f})"
                                        if expl.extra.get("r_estimate") is not None else "")
+    note = expl.extra.get("scores_note")
+    warning = f"\n\n⚠️ {note[:1].upper()}{note[1:]}." if note else ""
     return (f"**{expl.method.upper()}** · {expl.model} · class **{expl.target_label}** "
             f"(p = {expl.probability:.3f}) · {expl.wall_s:.1f} s{budget} · "
-            f"seed {expl.params.get('seed')}")
+            f"seed {expl.params.get('seed')}{warning}")
 
 
 METRIC_STEPS = 50

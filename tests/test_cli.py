@@ -163,3 +163,55 @@ def test_argparse_errors_are_one_line_too(capsys):
     assert main(["--sample", "coffee", "--n-masks", "abc"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "--n-masks" in err[0]
+
+
+def test_every_input_gets_its_own_outputs(square_cnn, tmp_path, monkeypatch):
+    _, model_path = square_cnn
+    for folder in ("p/q", "r/q"):
+        (tmp_path / folder).mkdir(parents=True)
+        square_png(tmp_path / folder / "x.png")
+    square_png(tmp_path / "camera.png")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert main(["p/q/x.png", "r/q/x.png", "camera.png", "--sample", "camera",
+                 "--model", str(model_path), "--n-masks", "20", "--out", str(out),
+                 "--quiet"]) == 0
+    records = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert len(records) == 4
+    assert sorted(r["image"] for r in records) == ["camera", "camera.png", "x.png", "x.png"]
+    assert len(list(out.glob("*.npy"))) == 4
+
+
+def test_output_stems_are_distinct_for_any_inputs():
+    from xai_core.cli import _output_stems
+
+    items = ["chelsea", Path("chelsea.png"), Path("p/q/x.png"), Path("r/q/x.png"),
+             Path("z.png"), Path("z.png"), Path("sample-chelsea.png"), Path("solo.jpg")]
+    stems = _output_stems(items)
+    assert len({s.lower() for s in stems}) == len(items)
+    assert stems[-1] == "solo" and stems[2:4] == ["p-q-x-png", "r-q-x-png"]
+
+
+@pytest.mark.parametrize("flag, value", [("--levels", "1000000"), ("--levels", "0")])
+def test_output_settings_are_checked_before_any_model_is_loaded(flag, value, capsys, tmp_path):
+    # the model file does not exist: an error about it would mean the setting came second
+    code = main(["--sample", "chelsea", "--model", str(tmp_path / "none.keras"),
+                 flag, value, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith(f"error: {flag} must be between")
+
+
+def test_folder_run_skips_postscript_and_thin_strips(square_cnn, tmp_path, capsys):
+    _, model_path = square_cnn
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    square_png(folder / "good.png")
+    (folder / "eps.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n{ } loop\n")
+    Image.new("RGB", (100_000, 8)).save(folder / "strip.png")
+    code = main([str(folder), "--model", str(model_path), "--n-masks", "20",
+                 "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "eps.png: this is a PostScript/EPS or PDF document" in err
+    assert "strip.png: the image is a thin strip" in err
+    assert len(list((tmp_path / "out").glob("*.json"))) == 1

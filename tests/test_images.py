@@ -176,3 +176,91 @@ def test_huge_photo_is_downscaled_not_refused():
     assert load_image(png, max_side=300).shape == (200, 300, 3)
     with pytest.raises(ValueError, match="max_side"):
         load_image(png, max_side=0)
+
+
+# --- hostile files (issue 12) ---------------------------------------------------------
+
+EPS_LOOP = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n{ } loop\n"
+
+
+@pytest.mark.parametrize("data", [
+    EPS_LOOP,
+    b"\n  " + EPS_LOOP,  # leading white space
+    b"\xc5\xd0\xd3\xc6" + b"\x00" * 28 + EPS_LOOP,  # DOS EPS binary header
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
+])
+def test_postscript_renamed_png_never_reaches_an_external_program(tmp_path, monkeypatch, data):
+    import subprocess
+
+    def no_programs(*_a, **_k):
+        raise AssertionError("an external program was started to decode an image")
+
+    monkeypatch.setattr(subprocess, "Popen", no_programs)
+    path = tmp_path / "cat.png"
+    path.write_bytes(data)
+    with pytest.raises(ImageError, match="PostScript/EPS or PDF document"):
+        load_image(path)
+
+
+def test_only_the_listed_formats_are_decoded():
+    # ICO, PCX and TGA are images Pillow can read, but they are not in the README's list.
+    for fmt in ("ICO", "PCX", "TGA"):
+        with pytest.raises(ImageError, match="not an image file that can be read"):
+            load_image(encode(Image.fromarray(gradient_rgb()), fmt))
+    from xai_core.images import FORMATS
+
+    assert set(FORMATS) == {"JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP"}
+    for fmt in ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP"):
+        assert load_image(encode(Image.fromarray(gradient_rgb()), fmt)).shape == (30, 40, 3)
+
+
+@pytest.mark.parametrize("size", [(8, 100_000), (100_000, 8), (30, 1000)])
+def test_thin_strips_are_refused_from_the_header(size):
+    data = encode(Image.new("L", size), "PNG")
+    assert len(data) < 20_000
+    with pytest.raises(ImageError, match="thin strip.*20 times"):
+        load_image(data)
+
+
+def test_a_20_to_1_panorama_is_accepted():
+    assert load_image(encode(Image.new("RGB", (400, 20)), "PNG")).shape == (20, 400, 3)
+
+
+def _fit_thin_strip() -> tuple[int, ...]:
+    strip = np.full((8, 100_000, 3), 200, np.uint8)
+    return fit_to_size(strip, (224, 224)).shape
+
+
+def test_fit_to_size_work_is_bounded_for_any_aspect_ratio():
+    from tests.memcap import run_capped
+
+    # resizing before cropping needed ~7.5 GB here; crop-then-resize needs a few MB
+    assert run_capped(_fit_thin_strip, headroom_mb=300) == ("ok", (224, 224, 3))
+    out = fit_to_size(np.full((8, 1000, 3), 100, np.uint8), (20, 20))
+    assert out.shape == (20, 20, 3) and np.allclose(out, 100)
+    with pytest.raises(ValueError, match="megapixel"):
+        fit_to_size(np.zeros((8, 8, 3), np.uint8), (100_000, 100_000))
+
+
+def test_16bit_png_with_small_values_stays_dark():
+    a = np.full((30, 40), 255, np.uint16)  # all <= 255 in a 16-bit file: almost black
+    a[:, 20:] = 65535
+    im = Image.fromarray(a)
+    assert im.mode.startswith("I")
+    out = load_image(encode(im, "PNG"))
+    assert out[0, 0, 0] == 1  # 255 / 65535 * 255, not 255
+    assert out[0, -1, 0] == 255
+
+
+def test_devices_and_endless_streams_are_not_read_forever():
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_image("/dev/zero")
+
+    class Endless:
+        def read(self, n=-1):
+            if n is None or n < 0:
+                raise AssertionError("asked to read an endless stream to its end")
+            return b"\0" * n
+
+    with pytest.raises(ImageError, match="larger than 256 MB"):
+        load_image(Endless())

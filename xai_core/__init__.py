@@ -14,6 +14,7 @@ Layout (every arrow points one way: the command line -> explain/export -> the re
 - :mod:`xai_core.cli`: ``python -m xai_core`` (also ``saliency-lab``).
 """
 
+from xai_core._common import ScoresNotProbabilitiesWarning
 from xai_core.errors import ImageError, ModelLoadError
 from xai_core.explain import (
     DEFAULTS,
@@ -92,6 +93,7 @@ __all__ = [
     "ModelLoadError",
     "RiseFrame",
     "RiseRun",
+    "ScoresNotProbabilitiesWarning",
     "auc_table",
     "baseline_maps",
     "center_saliency",

@@ -6,6 +6,7 @@ Nothing here is public API; the explainers and the benchmark import it.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -50,15 +51,78 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
     return v
 
 
+class ScoresNotProbabilitiesWarning(UserWarning):
+    """``predict`` returned scores that are not probabilities (e.g. raw logits)."""
+
+
+#: How far a row of probabilities may sum from 1 (float32 softmax sums are within 1e-5).
+PROBABILITY_SUM_TOLERANCE = 1e-3
+
+
 def check_probabilities(out: object, n: int) -> np.ndarray:
-    """Validate one ``predict`` result for a batch of ``n`` images; return float32 (n, K)."""
-    arr = np.asarray(out, dtype=np.float32)
+    """Validate one ``predict`` result for a batch of ``n`` images; return float32 (n, K).
+
+    Raises ``ValueError`` for a wrong shape and for NaN or infinite scores (naming how
+    many and where the first one is), so that no explanation or metric is silently
+    computed from them.
+    """
+    try:
+        arr = np.asarray(out, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"predict must return an array of numbers; it returned a {type(out).__name__}"
+        ) from None
     if arr.ndim != 2 or arr.shape[0] != n:
         raise ValueError(
             f"predict must return an array of shape (n_images, n_classes); for {n} images "
             f"it returned shape {arr.shape}"
         )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        kinds = sorted({"NaN" if np.isnan(arr[r, c]) else "infinite"
+                        for r, c in zip(rows[:100], cols[:100], strict=True)})
+        raise ValueError(
+            f"predict returned NaN or infinite scores ({' and '.join(kinds)}: "
+            f"{int(bad.sum())} of {arr.size} scores, in {len(set(rows.tolist()))} of {n} "
+            f"images; first: image {int(rows[0])}, class {int(cols[0])}). The model does not "
+            "give usable scores for these images, so nothing can be explained or measured "
+            "with it"
+        )
     return arr
+
+
+def scores_note(scores: np.ndarray) -> str | None:
+    """A sentence saying why finite (n, K) scores are not probabilities, or ``None``.
+
+    Probabilities lie in [0, 1] and each row sums to 1 (within
+    :data:`PROBABILITY_SUM_TOLERANCE`); a model that returns logits does neither.
+    """
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.size == 0:
+        return None
+    lo, hi = float(arr.min()), float(arr.max())
+    sums = arr.sum(axis=1)
+    worst = float(sums[np.argmax(np.abs(sums - 1.0))])
+    if lo >= 0.0 and hi <= 1.0 and abs(worst - 1.0) <= PROBABILITY_SUM_TOLERANCE:
+        return None
+    return (
+        f"the model's scores are not probabilities (values in [{lo:.3g}, {hi:.3g}], a row "
+        f"sums to {worst:.3g}): maps and curves are in the model's own units. If it "
+        "outputs logits, load it with outputs_logits=True (command line: --logits; app: "
+        "'It outputs logits') to apply a softmax"
+    )
+
+
+def flag_scores(scores: np.ndarray) -> str | None:
+    """:func:`scores_note` of ``scores``, also issued as a :class:`ScoresNotProbabilitiesWarning`.
+
+    Call it once per explanation or curve (on the first batch), so it is flagged once.
+    """
+    note = scores_note(scores)
+    if note is not None:
+        warnings.warn(note, ScoresNotProbabilitiesWarning, stacklevel=3)
+    return note
 
 
 def check_target(target: object, n_classes: int) -> int:

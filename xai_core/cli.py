@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="efficientnet_lite0 (offline), resnet50, xception, or a .keras file")
     p.add_argument("--preprocessing", default="none",
                    help="for a .keras model: none, unit, tf, caffe, torch or lite")
+    p.add_argument("--logits", action="store_true",
+                   help="for a .keras model that outputs logits: apply a softmax")
     p.add_argument("--target", default="top1",
                    help='class to explain: top1, top2, ..., a class index, or a name ("tabby")')
     g = p.add_argument_group("RISE")
@@ -130,11 +132,49 @@ def _expand_inputs(inputs: list[str]) -> Iterator[Path]:
             yield path
 
 
-def _output_stems(paths: list[Path]) -> list[str]:
-    """A distinct output name per input: the file stem, plus folder and suffix if shared."""
-    stems = [p.stem for p in paths]
-    return [stem if stems.count(stem) == 1 else f"{p.parent.name}-{stem}-{p.suffix.lstrip('.')}"
-            for p, stem in zip(paths, stems, strict=True)]
+def _output_stems(items: list[Path | str]) -> list[str]:
+    """A distinct output name per input (a file's :class:`Path` or a sample's name).
+
+    A name used once is the file stem (or the sample's name). Names shared, ignoring
+    case, get what tells them apart: ``sample-NAME`` for samples, and for files as many
+    parent folders as needed plus the suffix (``p/q/x.png``, ``r/q/x.png`` ->
+    ``p-q-x-png``, ``r-q-x-png``). The same input given twice gets ``-2``, ``-3``, ...
+    """
+    def key(stem: str) -> str:
+        return stem.lower()
+
+    base = [Path(it).stem if isinstance(it, Path) else Path(str(it)).name or "sample"
+            for it in items]
+    counts: dict[str, int] = {}
+    for stem in base:
+        counts[key(stem)] = counts.get(key(stem), 0) + 1
+    stems = list(base)
+    for group in {key(s) for s in base if counts[key(s)] > 1}:
+        members = [i for i, s in enumerate(base) if key(s) == group]
+        files = [i for i in members if isinstance(items[i], Path)]
+        for i in members:
+            if not isinstance(items[i], Path):
+                stems[i] = f"sample-{base[i]}"
+        parts = {i: Path(os.path.abspath(items[i])).parts for i in files}
+        depth = max((len(p) for p in parts.values()), default=1)
+        for k in range(1, depth + 1):
+            names = {i: "-".join(p for p in [*parts[i][-k:-1], base[i],
+                                             items[i].suffix.lstrip(".")] if p.strip(os.sep))
+                     for i in files}
+            if len({key(n) for n in names.values()}) == len(set(parts.values())) or k == depth:
+                for i, name in names.items():
+                    stems[i] = name
+                break
+    seen: dict[str, int] = {}
+    out = []
+    for stem in stems:
+        name, n = stem, 1
+        while key(name) in seen:
+            n += 1
+            name = f"{stem}-{n}"
+        seen[key(name)] = 1
+        out.append(name)
+    return out
 
 
 def _prepare_out_dir(out: str) -> Path:
@@ -170,12 +210,14 @@ def run(argv: list[str] | None = None) -> int:
     }
     _check_params(methods, params, args)
     files = list(_expand_inputs(args.inputs))
-    sources: list[tuple[str, object, str]] = [(f"sample:{s}", s, s) for s in args.sample]
-    sources += [(str(p), p, stem) for p, stem in zip(files, _output_stems(files), strict=True)]
+    items: list[Path | str] = [*args.sample, *files]
+    labels = [f"sample:{s}" for s in args.sample] + [str(p) for p in files]
+    sources = list(zip(labels, items, _output_stems(items), strict=True))
     if not sources:
         raise UsageError("no images to explain")
     out_dir = _prepare_out_dir(args.out)
-    clf = load_classifier(args.model, preprocessing=args.preprocessing)
+    clf = load_classifier(args.model, preprocessing=args.preprocessing,
+                          outputs_logits=args.logits)
     done = failed = 0
     for i, (label, src, stem) in enumerate(sources, 1):
         print(f"[{i}/{len(sources)}] {label}", file=sys.stderr)
@@ -227,8 +269,10 @@ def _check_params(methods: list[str], params: dict, args: argparse.Namespace) ->
         check_lime_params(**params["lime"], batch_size=args.batch_size)
     if args.seed < 0:
         raise UsageError(f"--seed must be 0 or more; got {args.seed}")
-    if args.levels < 1:
-        raise UsageError(f"--levels must be at least 1; got {args.levels}")
+    from xai_core.viz.contours import _MAX_LEVELS as MAX_LEVELS
+
+    if not 1 <= args.levels <= MAX_LEVELS:
+        raise UsageError(f"--levels must be between 1 and {MAX_LEVELS}; got {args.levels}")
     if not 1 <= args.metrics_steps <= 1000:
         raise UsageError(f"--metrics-steps must be between 1 and 1000; got {args.metrics_steps}")
 

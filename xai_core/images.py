@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -22,14 +23,32 @@ from xai_core.errors import ImageError
 
 #: Largest image accepted, in pixels (width x height). Larger files are refused before decoding.
 MAX_PIXELS = 40_000_000
+#: Largest image file read, in bytes (an uncompressed 40-megapixel RGB file is 120 MB).
+MAX_FILE_BYTES = 256 * 2**20
 #: Smallest accepted side, in pixels.
 MIN_SIDE = 8
+#: Largest accepted ratio of the longer side to the shorter one (a 20:1 panorama is fine;
+#: a thin 8 x 100000 strip would be blown up to gigabytes when fitted to a square model input).
+MAX_ASPECT_RATIO = 20
+#: The only formats decoded (Pillow's names). Others, notably PostScript/EPS, which Pillow
+#: hands to an external program (Ghostscript), are refused before any decoding.
+FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
+_SUPPORTED = "supported: JPEG, PNG, GIF, BMP, TIFF, WebP"
+# Leading bytes of documents that are not images: PostScript, EPS (binary header), PDF.
+_DOCUMENT_MAGIC = (b"%!", b"\xc5\xd0\xd3\xc6", b"%PDF")
 
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 
+def _too_big_file() -> ImageError:
+    return ImageError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB, too large for "
+                      "an image to explain; resize it and try again")
+
+
 def _read_bytes(source: ImageSource) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) > MAX_FILE_BYTES:
+            raise _too_big_file()
         return bytes(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -37,13 +56,21 @@ def _read_bytes(source: ImageSource) -> bytes:
             raise ImageError(f"no such file: {path}")
         if path.is_dir():
             raise ImageError(f"{path} is a folder, not an image file")
-        return path.read_bytes()
-    if hasattr(source, "read"):
+        if not path.is_file():  # a device or a pipe could be read forever
+            raise ImageError(f"{path} is not a regular file")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    elif hasattr(source, "read"):
         if hasattr(source, "seek"):
             source.seek(0)
-        data = source.read()
+        data = source.read(MAX_FILE_BYTES + 1)
         if not isinstance(data, (bytes, bytearray)):
             raise ImageError("the file object must be opened in binary mode ('rb')")
+    else:
+        data = None
+    if data is not None:
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_big_file()
         return bytes(data)
     raise ImageError(
         f"cannot read an image from a {type(source).__name__}: give a file path, bytes or an open file"
@@ -55,14 +82,16 @@ def _looks_like_svg(data: bytes) -> bool:
     return (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()) or head.startswith(b"<svg")
 
 
-def _to_uint8_gray(arr: np.ndarray) -> np.ndarray:
+def _to_uint8_gray(arr: np.ndarray, bits: int | None = None) -> np.ndarray:
     """Scale a 16-bit, 32-bit or float single-channel array to uint8.
 
-    Integer data is scaled by its type's range (16-bit when values exceed 255);
-    float data by its own min-max range.
+    Integer data is scaled by its declared bit depth (``bits=16``: 0..65535, so a
+    16-bit file with small values stays dark, as it is); of unknown depth, by 65535
+    when values exceed 255, else 255. Float data by its own min-max range.
     """
     if arr.dtype.kind in "ui":
-        top = 65535.0 if int(arr.max(initial=0)) > 255 else 255.0
+        wide = bits == 16 or int(arr.max(initial=0)) > 255
+        top = 65535.0 if wide else 255.0
         scaled = arr.astype(np.float64) / top
     else:
         arr = np.nan_to_num(arr.astype(np.float64))
@@ -71,11 +100,44 @@ def _to_uint8_gray(arr: np.ndarray) -> np.ndarray:
     return np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8)
 
 
+def _bit_depth(im: Image.Image) -> int | None:
+    """The declared bits per sample of a single-channel integer image, where known."""
+    if im.mode.startswith("I;16") or (im.mode == "I" and im.format == "PNG"):
+        return 16  # PNG stores grey as 1, 2, 4, 8 or 16 bits; Pillow's "I" means 16
+    tags = getattr(im, "tag_v2", None)
+    if tags is not None:
+        bits = tags.get(258)  # TIFF BitsPerSample
+        if isinstance(bits, tuple):
+            bits = bits[0] if bits else None
+        if isinstance(bits, int):
+            return bits
+    return None
+
+
+def _check_declared_size(width: int, height: int) -> None:
+    """Refuse, from the header alone, sizes whose later steps would need unbounded work."""
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"the image is too large: {width}x{height} = {width * height / 1e6:.1f} megapixels; "
+            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels. Resize it and try again"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(
+            f"the image is too small: {width}x{height} pixels; "
+            f"each side needs at least {MIN_SIDE} pixels"
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageError(
+            f"the image is a thin strip ({width}x{height} pixels): its longer side may be at "
+            f"most {MAX_ASPECT_RATIO} times its shorter side. Crop it to the part that matters"
+        )
+
+
 def _to_rgb(im: Image.Image) -> np.ndarray:
     """Convert any PIL mode to an RGB uint8 array; transparency is composited onto white."""
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        gray = _to_uint8_gray(np.asarray(im))
+        gray = _to_uint8_gray(np.asarray(im), _bit_depth(im))
         return np.repeat(gray[:, :, None], 3, axis=2)
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         mode in ("P", "L", "RGB") and "transparency" in im.info
@@ -109,8 +171,11 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
     Raises
     ------
     ImageError
-        When the input is empty, not an image, truncated, larger than :data:`MAX_PIXELS`
-        or smaller than :data:`MIN_SIDE` pixels on a side.
+        When the input is empty, not in one of :data:`FORMATS` (PostScript/EPS and PDF
+        are refused by their first bytes; no external program is ever started), truncated,
+        a file over :data:`MAX_FILE_BYTES`, larger than :data:`MAX_PIXELS`, smaller than
+        :data:`MIN_SIDE` pixels on a side, or a strip longer than :data:`MAX_ASPECT_RATIO`
+        times its width. Sizes are checked from the header, before decoding.
     """
     data = _read_bytes(source)
     if not data:
@@ -119,29 +184,29 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
         raise ImageError(
             "SVG is a vector drawing, not a photo: export it as PNG or JPEG first"
         )
+    if data.lstrip()[:4].startswith(_DOCUMENT_MAGIC):
+        raise ImageError(
+            f"this is a PostScript/EPS or PDF document, not an image ({_SUPPORTED}): "
+            "export it as PNG or JPEG first"
+        )
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"max_side must be at least 1 pixel; got {max_side}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im = Image.open(io.BytesIO(data))
+            # Only the listed formats: no plugin that starts an external program is ever tried.
+            im = Image.open(io.BytesIO(data), formats=FORMATS)
         except Image.DecompressionBombError as exc:
             raise ImageError(_too_large_message(exc)) from None
         except UnidentifiedImageError:
             raise ImageError(
-                "this is not an image file that can be read (supported: JPEG, PNG, GIF, BMP, TIFF, WebP)"
+                f"this is not an image file that can be read ({_SUPPORTED})"
             ) from None
-        except OSError as exc:
-            raise ImageError(f"the image file could not be read: {exc}") from None
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            raise ImageError(f"the image file could not be read ({_short(exc)})") from None
         width, height = im.size
-        if width * height > MAX_PIXELS:
-            raise ImageError(
-                f"the image is too large: {width}x{height} = {width * height / 1e6:.1f} megapixels; "
-                f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels. Resize it and try again"
-            )
-        if max_side is not None and max_side < 1:
-            raise ValueError(f"max_side must be at least 1 pixel; got {max_side}")
+        _check_declared_size(width, height)
         try:
-            if getattr(im, "n_frames", 1) > 1:
-                im.seek(0)
             if max_side is not None and max(width, height) > max_side and im.format == "JPEG":
                 im.draft(None, (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale
             im.load()
@@ -155,7 +220,11 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
                 raise ImageError(
                     "the image file is truncated or damaged (it ends before the picture does)"
                 ) from None
-            raise ImageError(f"the image file is damaged and could not be decoded ({exc})") from None
+            raise ImageError(
+                f"the image file is damaged and could not be decoded ({_short(exc)})"
+            ) from None
+        except (MemoryError, struct.error, IndexError, ZeroDivisionError):
+            raise ImageError("the image file is damaged and could not be decoded") from None
     if max_side is not None and max(rgb.shape[:2]) > max_side:
         scale = max_side / max(rgb.shape[:2])
         size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
@@ -166,6 +235,12 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
             f"each side needs at least {MIN_SIDE} pixels"
         )
     return np.ascontiguousarray(rgb, dtype=np.uint8)
+
+
+def _short(exc: Exception) -> str:
+    """An exception's text for a user: one line, at most 200 characters, no file paths."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _too_large_message(exc: Exception) -> str:
@@ -200,13 +275,23 @@ def fit_to_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     th, tw = int(size[0]), int(size[1])
     if th < 1 or tw < 1:
         raise ValueError(f"target size must be positive; got {size}")
+    if th * tw > MAX_PIXELS:
+        raise ValueError(f"target size {th}x{tw} is over the {MAX_PIXELS / 1e6:.0f} megapixel limit")
     h, w = arr.shape[:2]
+    if h < 1 or w < 1:
+        raise ValueError(f"the image is empty: shape {arr.shape}")
+    # Crop first, in the source, the part that will fill the target, then resize only
+    # that: the work is bounded by the source and target sizes whatever the aspect ratio
+    # (resizing first would blow a thin strip up to gigabytes).
     scale = max(th / h, tw / w)
-    nh, nw = max(th, round(h * scale)), max(tw, round(w * scale))
+    ch = min(h, max(1, round(th / scale)))
+    cw = min(w, max(1, round(tw / scale)))
+    top, left = (h - ch) // 2, (w - cw) // 2
+    crop = arr[top : top + ch, left : left + cw].astype(np.float32)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(arr.astype(np.float32), (nw, nh), interpolation=interp)
-    top, left = (nh - th) // 2, (nw - tw) // 2
-    out = resized[top : top + th, left : left + tw]
+    out = cv2.resize(crop, (tw, th), interpolation=interp)
+    if out.ndim == 2:  # cv2 drops a channel axis of size 1; ours has 3
+        out = out[:, :, None]
     return np.ascontiguousarray(np.clip(out, 0.0, 255.0), dtype=np.float32)
 
 

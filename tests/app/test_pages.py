@@ -141,6 +141,8 @@ def _png(w: int, h: int) -> bytes:
         ("cut.png", _png(64, 64)[:60], "truncated|damaged"),
         ("dot.png", _png(1, 1), "too small"),
         ("drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG"),
+        ("cat.png", b"%!PS-Adobe-3.0 EPSF-3.0\n{ } loop\n", "PostScript"),
+        ("strip.png", _png(1000, 8), "thin strip"),
     ],
 )
 def test_bad_uploads_say_why_and_the_app_keeps_working(stub_models, name, data, words):
@@ -291,3 +293,23 @@ def test_user_model_upload_good_unsafe_and_legacy(stub_models, tmp_path):
         errors = " ".join(e.value for e in at.error)
         assert name in errors and words in errors, errors
         assert any("instead" in i.value for i in at.info)  # falls back to a working model
+
+
+def test_non_finite_and_too_many_link_values_fall_back_with_the_note(stub_models):
+    at = app({"alpha": "nan", "p": "nan", "levels": "inf", "sizes": "3,4,5,7,10,12,15,20",
+              "n": "1e999", "run": "masks"})
+    at.switch_page("pages/mask_size.py").run()
+    assert_clean(at)
+    text = " ".join(w.value for w in at.warning)
+    for key in ("alpha=nan", "p=nan", "levels=inf", "sizes=3,4,5,7,10,12,15,20", "n=1e999"):
+        assert key in text, text
+    assert "at most 4" in text
+    assert at.session_state["alpha"] == 0.5 and at.session_state["sizes"] == [3, 4, 5, 7]
+    assert charts(at) >= 4  # the maps are drawn with the fallback values
+
+
+def test_sizes_within_the_limit_are_kept(stub_models):
+    at = app({"sizes": "4,4,7"})
+    at.switch_page("pages/mask_size.py").run()
+    assert_clean(at)
+    assert at.session_state["sizes"] == [4, 7]

@@ -31,6 +31,7 @@ from xai_core._common import (
     check_int,
     check_probabilities,
     check_target,
+    flag_scores,
 )
 
 Substrate = Literal["black", "blur", "mean"] | np.ndarray
@@ -131,6 +132,7 @@ def _curve(kind: str, predict: PredictFn, image: np.ndarray, saliency: np.ndarra
         probs = check_probabilities(predict(batch.astype(np.float32, copy=False)), len(k))
         if i == 0:
             target = check_target(target, probs.shape[1])
+            flag_scores(probs)
         scores[i : i + len(k)] = probs[:, target]
         if progress is not None:
             progress(min(i + batch_size, steps + 1), steps + 1)

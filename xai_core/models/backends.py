@@ -22,7 +22,10 @@ Engines (the ``engine`` argument of :func:`~xai_core.load_classifier`):
     LiteRT or an :class:`EngineError` (not installed, cannot convert, does not match).
 
 Converted models are cached in ``cache_dir()/litert``, keyed by model name and a hash
-of the architecture and weights, so later starts skip the conversion.
+of the architecture and weights, so later starts skip the conversion. Each file has a
+record beside it binding it to that hash and to its own SHA-256, checked on every read;
+only a folder private to the user is used, and a cached file that fails a check, does not
+load or does not match Keras is deleted and converted afresh.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -42,7 +46,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xai_core.errors import ModelLoadError
-from xai_core.models.paths import cache_dir
+from xai_core.models.paths import (
+    discard_cache_file,
+    private_cache_dir,
+    record_cache_file,
+    verified_cache_file,
+)
 
 if TYPE_CHECKING:
     from xai_core.models.classifier import Classifier
@@ -59,6 +68,10 @@ _FORMAT = 1
 log = logging.getLogger(__name__)
 
 _STDERR_LOCK = threading.RLock()
+
+#: Seed of the images LiteRT is checked on: new in every process, so that a converted
+#: model cannot be made to pass a check known in advance.
+_CHECK_SEED = secrets.randbits(32)
 
 
 class EngineError(ModelLoadError):
@@ -200,40 +213,60 @@ def _convert(clf: Classifier) -> bytes:
         return bytes(converter.convert())
 
 
-def _cache_path(clf: Classifier, digest: str) -> Path:
+def _cache_name(clf: Classifier, digest: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", clf.name)[:60] or "model"
-    return cache_dir() / "litert" / f"{slug}-{digest[:24]}.tflite"
+    return f"{slug}-{digest[:24]}.tflite"
 
 
 def _is_flatbuffer(data: bytes) -> bool:
     return len(data) > 8 and data[4:8] == b"TFL3"
 
 
-def _write_cache(path: Path, data: bytes, keep: int = 2) -> None:
-    """Write ``data`` atomically; keep the ``keep`` newest files of the same model name.
+def _write_cache(path: Path, data: bytes, source: str, keep: int = 2) -> None:
+    """Write ``data`` atomically with its record; keep the ``keep`` newest files of the model.
 
-    Failures (read-only or missing folder, full disk) are logged and ignored: the cache
-    only saves time.
+    The record (see :func:`~xai_core.models.paths.record_cache_file`) binds the file to
+    ``source``, the :func:`fingerprint` of the model it was converted from. Failures
+    (read-only or missing folder, full disk) are logged and ignored: the cache only saves time.
     """
     tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".part")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
         tmp = None
+        record_cache_file(path, source)
         prefix = path.name.rsplit("-", 1)[0] + "-"
         same = [p for p in path.parent.glob("*.tflite") if p.name.rsplit("-", 1)[0] + "-" == prefix]
         same.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         for old in same[keep:]:
-            old.unlink(missing_ok=True)
+            discard_cache_file(old)
     except OSError as exc:
         log.info("could not cache the LiteRT model in %s: %s", path.parent, exc)
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _cached(clf: Classifier, digest: str) -> tuple[bytes | None, Path | None]:
+    """The verified cached flatbuffer (or ``None``) and where it lives (``None``: no cache).
+
+    Only a private cache folder is used, and only a file whose record matches this
+    model's fingerprint and the file's bytes; any other file there is deleted.
+    """
+    folder, _ = private_cache_dir("litert")
+    if folder is None:
+        return None, None
+    path = folder / _cache_name(clf, digest)
+    if verified_cache_file(path, digest):
+        with contextlib.suppress(OSError):
+            data = path.read_bytes()
+            if _is_flatbuffer(data):
+                return data, path
+        discard_cache_file(path)
+    return None, path
 
 
 def litert_flatbuffer(clf: Classifier, *, use_cache: bool = True) -> bytes:
@@ -244,7 +277,8 @@ def litert_flatbuffer(clf: Classifier, *, use_cache: bool = True) -> bytes:
     clf
         A :class:`~xai_core.models.Classifier`.
     use_cache
-        Read and write ``cache_dir()/litert``. An unwritable cache is not an error.
+        Read and write ``cache_dir()/litert`` (only if private to this user, and only
+        files bound to this model by their record). An unusable cache is not an error.
 
     Returns
     -------
@@ -254,15 +288,13 @@ def litert_flatbuffer(clf: Classifier, *, use_cache: bool = True) -> bytes:
     """
     if not use_cache:
         return _convert(clf)
-    path = _cache_path(clf, fingerprint(clf))
-    try:
-        data = path.read_bytes()
-        if _is_flatbuffer(data):
-            return data
-    except OSError:
-        pass
+    digest = fingerprint(clf)
+    data, path = _cached(clf, digest)
+    if data is not None:
+        return data
     data = _convert(clf)
-    _write_cache(path, data)
+    if path is not None:
+        _write_cache(path, data, digest)
     return data
 
 
@@ -393,11 +425,12 @@ def check_batch(input_size: tuple[int, int], n_random: int = 4, seed: int = 0) -
 
 
 def max_abs_difference(clf: Classifier, predictor: LiteRTPredictor) -> float:
-    """Largest absolute difference of outputs between Keras and ``predictor`` on :func:`check_batch`.
+    """Largest absolute difference of outputs between Keras and ``predictor`` on :func:`check_batch`
+    (with a seed drawn once per process).
 
     ``nan`` if either gives a non-finite output.
     """
-    x = check_batch(clf.input_size)
+    x = check_batch(clf.input_size, seed=_CHECK_SEED)
     ref = clf._predict_keras(x)
     got = predictor.predict(x, clf.batch_size)
     if got.shape != ref.shape or not (np.all(np.isfinite(ref)) and np.all(np.isfinite(got))):
@@ -407,6 +440,9 @@ def max_abs_difference(clf: Classifier, predictor: LiteRTPredictor) -> float:
 
 def build_litert(clf: Classifier, *, use_cache: bool = True) -> tuple[LiteRTPredictor, float]:
     """Convert ``clf`` and measure the converted model against Keras.
+
+    A cached flatbuffer that does not load or does not match Keras is deleted and
+    replaced by a fresh conversion (so one bad file cannot keep later starts on Keras).
 
     Returns
     -------
@@ -422,17 +458,24 @@ def build_litert(clf: Classifier, *, use_cache: bool = True) -> tuple[LiteRTPred
     """
     if not litert_available():
         raise EngineError("the package ai-edge-litert is not installed (pip install ai-edge-litert)")
-    data = litert_flatbuffer(clf, use_cache=use_cache)
-    try:
-        predictor = LiteRTPredictor(data, clf.input_size)
-    except Exception:
-        if not use_cache:
-            raise
-        # a cached file that does not load: convert afresh once
-        data = litert_flatbuffer(clf, use_cache=False)
-        _write_cache(_cache_path(clf, fingerprint(clf)), data)
-        predictor = LiteRTPredictor(data, clf.input_size)
-    return predictor, max_abs_difference(clf, predictor)
+    digest = fingerprint(clf) if use_cache else ""
+    data, path = _cached(clf, digest) if use_cache else (None, None)
+    if data is not None and path is not None:
+        try:
+            predictor = LiteRTPredictor(data, clf.input_size)
+            diff = max_abs_difference(clf, predictor)
+            if diff <= TOLERANCE:
+                return predictor, diff
+        except Exception:  # any failure of a cached file means: convert afresh
+            pass
+        log.info("%s: the cached LiteRT model was rejected; converting afresh", clf.name)
+        discard_cache_file(path)
+    data = _convert(clf)
+    predictor = LiteRTPredictor(data, clf.input_size)
+    diff = max_abs_difference(clf, predictor)
+    if path is not None:
+        _write_cache(path, data, digest)
+    return predictor, diff
 
 
 def use_engine(clf: Classifier, engine: str = "auto") -> Classifier:
@@ -459,6 +502,8 @@ def use_engine(clf: Classifier, engine: str = "auto") -> Classifier:
     if engine == "keras":
         return keras_clf.with_backend(None, "keras: asked for")
     clf = keras_clf
+    _, cache_note = private_cache_dir("litert")
+    suffix = f"; {cache_note}" if cache_note else ""
     try:
         predictor, diff = build_litert(clf)
     except Exception as exc:
@@ -467,11 +512,11 @@ def use_engine(clf: Classifier, engine: str = "auto") -> Classifier:
             reason = f"LiteRT is not available: {exc}"
     else:
         if diff <= TOLERANCE:  # False for nan
-            return clf.with_backend(predictor,
-                                    f"litert: matches keras (max abs difference {diff:.1e})")
+            return clf.with_backend(predictor, f"litert: matches keras (max abs "
+                                               f"difference {diff:.1e}){suffix}")
         reason = (f"LiteRT's outputs for {clf.name} differ from Keras' by {diff:.1e} "
                   f"(more than {TOLERANCE:.0e})")
     if engine == "litert":
         raise EngineError(reason)
     log.info("%s: using Keras; %s", clf.name, reason)
-    return clf.with_backend(None, f"keras: {reason}")
+    return clf.with_backend(None, f"keras: {reason}{suffix}")

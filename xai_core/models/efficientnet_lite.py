@@ -19,8 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from xai_core.models._torch_legacy import read_legacy_state_dict
+from xai_core.models.paths import (
+    discard_cache_file,
+    file_digest,
+    record_cache_file,
+    verified_cache_file,
+)
 
 INPUT_SIZE = (224, 224)
+#: Bump when the conversion changes, so that older cache files are rebuilt.
+_CACHE_FORMAT = 1
 _BN_EPS = 1e-3
 # (repeats, kernel, stride, expand ratio, in channels, out channels) per stage.
 _STAGES = (
@@ -113,33 +121,54 @@ def load_pretrained(cache_dir: Path | None = None):
     """Return EfficientNet-Lite0 with its ImageNet weights (outputs logits).
 
     The converted model is cached as ``efficientnet_lite0.weights.h5`` in ``cache_dir``
-    (if given and writable) so later starts skip the conversion. The cache is written
-    atomically; a damaged cache file is ignored and rewritten.
+    (if given and writable) so later starts skip the conversion. The cache file is bound
+    to the weights it was converted from: a record beside it holds the SHA-256 of the
+    source ``.pth`` and of the cache file, both checked on every read. A cache file that
+    fails the check (damaged, planted, from other weights) is deleted and rebuilt. Pass a
+    folder only this user can write to (see :func:`~xai_core.models.paths.private_cache_dir`).
+
+    Raises
+    ------
+    ValueError
+        The shipped weights file is damaged, unsafe or not EfficientNet-Lite0's.
+    OSError, ImportError
+        It cannot be found or read.
     """
+    source_path = weights_path()
+    source = f"efficientnet_lite0-keras:{_CACHE_FORMAT}:{file_digest(source_path)}"
     model = build_model()
     cached = cache_dir / "efficientnet_lite0.weights.h5" if cache_dir is not None else None
-    if cached is not None and cached.is_file():
+    if cached is not None and verified_cache_file(cached, source):
         try:
             model.load_weights(cached)
             return model
         except Exception:  # a damaged cache is rebuilt from the source weights
+            discard_cache_file(cached)
             model = build_model()
-    sd = read_legacy_state_dict(weights_path())
+    sd = read_legacy_state_dict(source_path)
     used: set[str] = set()
     for layer in model.layers:
         names = _weight_names(layer)
         if names:
-            layer.set_weights([_to_keras_layout(layer, sd[n]) for n in names])
+            missing = [n for n in names if n not in sd]
+            if missing:
+                raise ValueError(f"the weights file has no tensor {missing[0]!r}: "
+                                 "it is not EfficientNet-Lite0's")
+            try:
+                layer.set_weights([_to_keras_layout(layer, sd[n]) for n in names])
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"the weights of layer {layer.name} do not fit "
+                                 f"EfficientNet-Lite0 ({type(exc).__name__})") from None
             used.update(names)
     missing = {k for k in sd if not k.endswith("num_batches_tracked")} - used
     if missing:
-        raise RuntimeError(f"EfficientNet-Lite0: {len(missing)} weight tensors were not used")
+        raise ValueError(f"EfficientNet-Lite0: {len(missing)} weight tensors were not used")
     if cached is not None:
-        _write_atomically(model, cached)
+        _write_atomically(model, cached, source)
     return model
 
 
-def _write_atomically(model, target: Path) -> None:
+def _write_atomically(model, target: Path, source: str) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".weights.h5")
@@ -147,6 +176,7 @@ def _write_atomically(model, target: Path) -> None:
         try:
             model.save_weights(tmp, overwrite=True)
             os.replace(tmp, target)
+            record_cache_file(target, source)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)

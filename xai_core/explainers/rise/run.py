@@ -43,6 +43,7 @@ from xai_core._common import (
     check_int,
     check_probabilities,
     check_target,
+    flag_scores,
 )
 from xai_core.explainers.base import Explanation
 from xai_core.explainers.rise.estimators import ESTIMATORS, Sums, split_half_r
@@ -200,6 +201,8 @@ class RiseRun:
         self.keep_scores = bool(keep_scores)
         self.seed = int(seed)
         self._image_scores: np.ndarray | None = None
+        #: Why the scores are not probabilities (flagged once, on the first batch), or None.
+        self.scores_note: str | None = None
 
     @property
     def max_masks(self) -> int:
@@ -250,6 +253,7 @@ class RiseRun:
         self.forward_passes += stop - start
         scores = check_probabilities(out, stop - start)
         if self._scores is None:
+            self.scores_note = flag_scores(scores)
             for t in self._sums:
                 check_target(t, scores.shape[1])
             rows = self.max_masks if self.keep_scores else 0
@@ -389,6 +393,8 @@ class RiseRun:
                   "antithetic": self.antithetic}
         extra = {"masks_used": self.n_done,
                  "r_estimate": round(self.r_estimate(target), 4) if self.n_done else None}
+        if self.scores_note is not None:
+            extra["scores_note"] = self.scores_note
         return Explanation("rise", self.saliency(target), self._img, int(target), params,
                            forward_passes=self.forward_passes, wall_s=float(wall_s),
                            probability=float(probability), extra=extra)
