@@ -167,14 +167,32 @@ def explain_gradcam(
     t0 = time.perf_counter()
     conv = find_layer(model, layer)
     kind, head, linear = _score_head(model, bool(getattr(clf, "outputs_logits", False)))
-    grad_model = keras.Model(model.inputs, [conv.output, head, model.outputs[0]])
     x = _preprocess(clf.preprocessing, tf.constant(img[None]))
     with tf.GradientTape() as tape:
-        feats, pre, out = grad_model(x, training=False)
+        if isinstance(model, keras.Sequential):
+            # layer by layer: a loaded Sequential's layers hold the symbolic outputs of more
+            # than one graph, so a sub-model made of them may be disconnected
+            h = x
+            for lay in model.layers:
+                if lay is model.layers[-1] and head is not model.outputs[0]:
+                    pre = h
+                h = lay(h, training=False)
+                if lay is conv:
+                    feats = h
+                    tape.watch(feats)
+            out = h
+            if head is model.outputs[0]:
+                pre = out
+        else:
+            grad_model = keras.Model(model.inputs, [conv.output, head, model.outputs[0]])
+            feats, pre, out = grad_model(x, training=False)
         scores = pre if linear is None else linear(pre)
         target = check_target(target, int(scores.shape[-1]))
         score = scores[:, target]
     grads = tape.gradient(score, feats)
+    if grads is None:
+        raise ValueError(f"the class score does not depend on layer {conv.name!r}; "
+                         "choose another layer")
     a = feats.numpy()[0].astype(np.float64)
     g = grads.numpy()[0].astype(np.float64)
     weights = g.mean(axis=(0, 1))  # alpha_k
