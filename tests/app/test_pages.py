@@ -291,3 +291,31 @@ def test_user_model_upload_good_unsafe_and_legacy(stub_models, tmp_path):
         errors = " ".join(e.value for e in at.error)
         assert name in errors and words in errors, errors
         assert any("instead" in i.value for i in at.info)  # falls back to a working model
+
+
+@pytest.mark.parametrize("method", ["gradcam", "rise"])
+def test_sanity_check_page_runs_on_click(stub_models, method):
+    at = app({"sm": method, "sn": "40", "sst": "3"})
+    at.switch_page("pages/sanity_check.py").run()
+    assert_clean(at)
+    assert charts(at) == 0 and not at.get("image")  # nothing is computed before the click
+    if method == "rise":
+        assert at.selectbox(key="sfill").value == "black"  # the fill sits with RISE's settings
+    at.button(key="sanity-run-button").click().run()
+    assert_clean(at)
+    assert charts(at) == 1  # similarity against the stage
+    captions = [c for img in at.get("image") for c in img.captions]
+    assert captions[0] == "trained model" and len(captions) == 4  # trained + 3 stages
+    verdicts = [m.value for m in [*at.success, *at.warning]]
+    assert any(v.startswith(("Passed", "Failed")) for v in verdicts)
+    assert len(at.get("download_button")) == 2
+
+
+def test_lime_vs_rise_shows_gradcam_as_white_box_reference(stub_models):
+    at = app({"ln": "40", "rn": "40", "rfill": "blur"})
+    at.switch_page("pages/lime_vs_rise.py").run()
+    at.button(key="versus-run-button").click().run()
+    assert_clean(at)
+    assert charts(at) == 9  # LIME, RISE and Grad-CAM, three representations each
+    assert any("Grad-CAM (white-box reference)" in h.value for h in at.subheader)
+    assert any('"fill": "blur"' in c.value for c in at.code)
