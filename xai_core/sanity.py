@@ -12,7 +12,7 @@ colours), not the model.
 Cost and the stages
 -------------------
 Each stage costs one explanation. A deep network has many weighted layers (EfficientNet-
-Lite0: 115 with batch-normalisation layers), so at most ``max_stages`` (default 8) stages
+Lite0: 99, batch normalisations included), so at most ``max_stages`` (default 8) stages
 are made: the weighted layers, from the output down, are split into that many
 consecutive groups of nearly equal size, and stage i randomises groups 1..i. A model
 with fewer weighted layers gets one stage per layer. A nested model counts as one layer.
