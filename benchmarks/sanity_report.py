@@ -48,23 +48,27 @@ def fill_table(clf, out: Path, n_masks: int, steps: int) -> list[dict]:
     return rows
 
 
-def randomization(clf, out: Path, n_masks: int, samples: int) -> list[dict]:
+def randomization(clf, out: Path, n_masks: int, samples: int,
+                  methods: tuple[str, ...] = ("gradcam", "rise", "lime"),
+                  fill: str = "black") -> list[dict]:
     rows = []
-    params = {"rise": {"n_masks": n_masks}, "lime": {"num_samples": samples}, "gradcam": {}}
-    for method in ("gradcam", "rise", "lime"):
+    params = {"rise": {"n_masks": n_masks, "fill": fill}, "lime": {"num_samples": samples},
+              "gradcam": {}}
+    tag = "" if fill == "black" else f"_{fill}"
+    for method in methods:
         for name in IMAGES:
             img = clf.prepare(xc.load_sample(name))
             target = int(clf.predict(img)[0].argmax())
             res = xc.randomization_test(clf, img, target, method=method, seed=0, **params[method])
             row = {"image": name, **res.record()}
             rows.append(row)
-            print(json.dumps({"image": name, "method": method,
+            print(json.dumps({"image": name, "method": method, "fill": fill,
                               "spearman": [round(s, 2) for s in res.spearman],
                               "ssim": [round(s, 2) for s in res.ssim],
                               "seed_spearman": row["seed_spearman"], "passed": row["passed"],
                               "wall_s": row["wall_time_s"]}), flush=True)
-            np.save(out / f"rand_{method}_{name}.npy", np.stack(res.saliency))
-            (out / "randomization.json").write_text(json.dumps(rows, indent=1))
+            np.save(out / f"rand_{method}{tag}_{name}.npy", np.stack(res.saliency))
+            (out / f"randomization{tag}.json").write_text(json.dumps(rows, indent=1))
     return rows
 
 
@@ -76,6 +80,9 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=256)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--only", choices=["fill", "randomization"], default=None)
+    p.add_argument("--methods", default="gradcam,rise,lime",
+                   help="methods of the randomisation test, comma-separated")
+    p.add_argument("--rise-fill", default="black", help="RISE's fill in the randomisation test")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,7 +91,8 @@ def main() -> None:
     if args.only in (None, "fill"):
         fill_table(clf, out, args.fill_masks, args.steps)
     if args.only in (None, "randomization"):
-        randomization(clf, out, args.n_masks, args.samples)
+        randomization(clf, out, args.n_masks, args.samples,
+                      tuple(args.methods.split(",")), args.rise_fill)
 
 
 if __name__ == "__main__":

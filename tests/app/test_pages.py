@@ -197,15 +197,16 @@ def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
     at = app({"run": "versus", "metrics": "True", "ln": "60", "rn": "200"})
     at.switch_page("pages/lime_vs_rise.py").run()
     assert_clean(at)
-    assert charts(at) == 8  # 2 x (three faces + one curves figure)
+    assert charts(at) == 12  # LIME, RISE, Grad-CAM x (three faces + one curves figure)
     table = at.dataframe[-1].value
-    assert list(table["map"]) == ["LIME", "RISE", "random baseline", "centre baseline"]
+    assert list(table["map"]) == ["LIME", "RISE", "Grad-CAM (white-box reference)",
+                                  "random baseline", "centre baseline"]
     assert table["deletion AUC ↓"].between(0, 1).all()
     assert table["insertion AUC ↑"].between(0, 1).all()
     # turning the toggle off hides them without recomputing the maps
     at.toggle(key="metrics").set_value(False).run()
     assert_clean(at)
-    assert charts(at) == 6
+    assert charts(at) == 9
 
 
 def test_explanations_wait_their_turn_in_the_shared_queue(stub_models):
