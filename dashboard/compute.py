@@ -121,7 +121,8 @@ class Compute:
                 shared = SharedRun(xc.RiseRun(req.clf.predict, req.image,
                                               max_masks=settings["n_masks"],
                                               mask_size=settings["mask_size"],
-                                              keep_prob=settings["keep_prob"], seed=req.seed),
+                                              keep_prob=settings["keep_prob"], seed=req.seed,
+                                              fill=settings["fill"]),
                                    threading.Lock())
                 self.cache.put(key, shared)
         return shared

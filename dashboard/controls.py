@@ -13,6 +13,16 @@ from dashboard.state import number, publish, selectbox, slider, toggle
 
 #: Most masks a RISE run may use.
 MAX_MASKS = xc.MAX_MASKS
+#: What a pixel hidden by a RISE mask becomes, as offered in the app.
+FILL_HELP = ("What the model sees where a mask hides the image: black (this app's default), "
+             "the image's mean colour, the dataset's mean colour (what the RISE authors' code "
+             "does: 0 after the model's preprocessing) or a strong blur of the image. "
+             "Black edges are something a model can react to by themselves.")
+
+
+def fill_control(key: str, default: str = "black") -> str:
+    """The RISE mask-fill choice (a name of :data:`xai_core.FILLS`)."""
+    return selectbox("Hidden pixels become", list(xc.FILLS), default, key, help=FILL_HELP)
 
 
 def default_params(method: str) -> dict[str, Any]:
@@ -36,6 +46,7 @@ def rise_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[s
             help="Stops when two halves of the masks agree well enough that the map "
                  "correlates r ≥ 0.95 with the map of infinitely many masks (estimated); "
                  "N is then the most it may use.") else None,
+        "fill": fill_control(f"{prefix}fill", d["fill"] if isinstance(d["fill"], str) else "black"),
     }
 
 
@@ -58,6 +69,11 @@ def lime_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[s
 
 
 def method_controls(method: str, prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Widgets for ``method``'s parameters (Grad-CAM has none: it uses the last conv layer)."""
+    if method == "gradcam":
+        st.caption("Grad-CAM (white-box): gradients of the class score at the model's last "
+                   "convolutional layer. No settings, no randomness.")
+        return {}
     return rise_controls(prefix, defaults) if method == "rise" else lime_controls(prefix, defaults)
 
 

@@ -4,6 +4,7 @@ from dashboard import models
 from dashboard.controls import (
     MAX_MASKS,
     default_params,
+    fill_control,
     lime_controls,
     method_controls,
     rise_controls,
@@ -11,6 +12,8 @@ from dashboard.controls import (
     target_of,
 )
 from dashboard.models import get_model, model_choices, model_label, needs_download
+from dashboard.sanity import LABELS as sanity_labels
+from dashboard.sanity import sanity_check, sanity_figure, show_sanity
 from dashboard.sidebar import (
     Context,
     cached_probabilities,
@@ -34,6 +37,7 @@ __all__ = [
     "computed",
     "context",
     "default_params",
+    "fill_control",
     "get_model",
     "image_key",
     "lime_controls",
@@ -50,8 +54,12 @@ __all__ = [
     "run_button",
     "sample_image",
     "sample_names",
+    "sanity_check",
+    "sanity_figure",
+    "sanity_labels",
     "selectbox",
     "show",
+    "show_sanity",
     "sidebar",
     "slider",
     "target_of",

@@ -9,7 +9,9 @@ ctx = ui.page_intro(
     "Two black-box methods, one question. LIME's map is made of superpixels with signed "
     "weights (blue pushes *against* the class); RISE's map is smooth and always positive.",
     "where do they agree? Agreement from two different methods is stronger evidence. "
-    "LIME follows object boundaries; RISE can find evidence that crosses them.",
+    "LIME follows object boundaries; RISE can find evidence that crosses them. Grad-CAM, "
+    "on the right, is a white-box reference: it reads the model's gradients instead of "
+    "asking it questions.",
 )
 if ctx is not None:
     c1, c2 = st.columns(2)
@@ -22,9 +24,17 @@ if ctx is not None:
     if ui.run_button("versus", "Explain with both"):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        for col, method, params in zip(st.columns(2), ("lime", "rise"), (lime, rise), strict=True):
+        cols = st.columns(3)
+        for col, method, params in zip(cols[:2], ("lime", "rise"), (lime, rise), strict=True):
             with col:
                 res = ui.run(ctx, method, params, target)
                 if res is not None:
                     ui.show(res, ctx, f"versus-{method}", label=method.upper())
+        with cols[2]:
+            res = ui.run(ctx, "gradcam", {}, target, "Grad-CAM")
+            if res is not None:
+                ui.show(res, ctx, "versus-gradcam", label="Grad-CAM (white-box reference)")
+                st.caption("Not a black-box method: Grad-CAM (Selvaraju et al., 2017) uses the "
+                           "gradients at the model's last convolutional layer. A yardstick for "
+                           "the two maps on the left, not a third opinion of the same kind.")
     ui.auc_summary()

@@ -14,11 +14,13 @@ ctx = ui.page_intro(
 if ctx is not None:
     sizes = ui.multiselect("Grid sizes s", [3, 4, 5, 7, 10, 12, 15, 20, 25, 32], [7, 15], "sizes",
                            max_selections=4)
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     with c1:
         n_masks = ui.number("Masks (N)", 10, ui.MAX_MASKS, 1000, "n")
     with c2:
         keep = ui.slider("Keep probability (p)", 0.05, 0.95, 0.5, "p", step=0.05)
+    with c3:
+        fill = ui.fill_control("fill")
     if not sizes:
         st.info("Pick at least one grid size.")
     elif ui.run_button("masks", "Compare mask sizes"):
@@ -26,7 +28,8 @@ if ctx is not None:
         st.caption(f"Explaining the top class: **{name}**")
         for col, s in zip(st.columns(len(sizes)), sorted(sizes), strict=True):
             with col:
-                res = ui.run(ctx, "rise", {"n_masks": n_masks, "mask_size": s, "keep_prob": keep},
+                res = ui.run(ctx, "rise", {"n_masks": n_masks, "mask_size": s, "keep_prob": keep,
+                                        "fill": fill},
                               target, f"s = {s}")
                 if res is not None:
                     ui.show(res, ctx, f"masks-{s}", label=f"RISE s={s}")

@@ -215,3 +215,35 @@ def test_folder_run_skips_postscript_and_thin_strips(square_cnn, tmp_path, capsy
     assert "eps.png: this is a PostScript/EPS or PDF document" in err
     assert "strip.png: the image is a thin strip" in err
     assert len(list((tmp_path / "out").glob("*.json"))) == 1
+
+def test_gradcam_fill_and_sanity(square_cnn, tmp_path, capsys):
+    _, model_path = square_cnn
+    img = square_png(tmp_path / "sq.png", corner=(4, 20))
+    out = tmp_path / "out"
+    code = main([str(img), "--model", str(model_path), "--method", "all", "--n-masks", "200",
+                 "--mask-size", "8", "--fill", "blur", "--num-samples", "40",
+                 "--segmentation", "slic", "--sanity", "--out", str(out), "--quiet",
+                 "--target", "1"])
+    assert code == 0
+    gradcam = np.load(out / "sq_square_cnn_gradcam.npy")
+    r, c = np.unravel_index(gradcam.argmax(), gradcam.shape)
+    assert 3 <= r <= 12 and 19 <= c <= 28  # on the square
+    rec = json.loads((out / "sq_square_cnn_gradcam.json").read_text())
+    assert rec["method"] == "gradcam" and rec["white_box"] is True
+    assert json.loads((out / "sq_square_cnn_rise.json").read_text())["params"]["fill"] == "blur"
+    for method in ("rise", "lime", "gradcam"):
+        sanity = json.loads((out / f"sq_square_cnn_{method}_sanity.json").read_text())
+        assert sanity["method"] == method and len(sanity["stages"]) == 3  # conv, conv, dense
+        assert all(-1 <= s["spearman"] <= 1 for s in sanity["stages"])
+        row = np.asarray(Image.open(out / f"sq_square_cnn_{method}_sanity.png"))
+        assert row.shape[1] > 5 * 32  # image, trained map and three stages side by side
+    assert "sanity: Spearman per stage" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--fill", "purple"], "fill must be"),
+    (["--sanity-stages", "0"], "--sanity-stages"),
+])
+def test_bad_fill_and_stages(tmp_path, capsys, args, message):
+    assert main(["--sample", "coffee", *args, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err

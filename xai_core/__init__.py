@@ -1,11 +1,13 @@
-"""xai_core: black-box saliency (RISE, LIME) for image classifiers.
+"""xai_core: black-box saliency (RISE, LIME) for image classifiers, Grad-CAM as a white-box
+reference, and the model-randomisation sanity check.
 
 Public names are exported here; modules whose names start with ``_`` are private.
 TensorFlow is imported only when a model is loaded.
 
 Layout (every arrow points one way: the command line -> explain/export -> the rest):
 
-- :mod:`xai_core.explainers`: RISE and LIME over one result type, :class:`Explanation`.
+- :mod:`xai_core.explainers`: RISE, LIME and Grad-CAM over one result type, :class:`Explanation`.
+- :mod:`xai_core.sanity`: the model-randomisation sanity check (Adebayo et al., 2018).
 - :mod:`xai_core.metrics`: deletion / insertion curves, pointing game, baselines.
 - :mod:`xai_core.models`: the classifier contract, the model zoo, backends (LiteRT).
 - :mod:`xai_core.viz`: colours, contours, PNG images and Plotly figures.
@@ -25,9 +27,11 @@ from xai_core.explain import (
     rise_explanation,
 )
 from xai_core.explainers.base import Explanation
+from xai_core.explainers.gradcam import explain_gradcam
 from xai_core.explainers.lime import LimeResult, check_lime_params, explain_lime, segment
 from xai_core.explainers.rise import (
     ESTIMATORS,
+    FILLS,
     MAX_MASKS,
     SAMPLERS,
     RiseFrame,
@@ -56,6 +60,7 @@ from xai_core.models import (
     imagenet_class_names,
     load_classifier,
 )
+from xai_core.sanity import SANITY_METHODS, RandomizationResult, randomization_test
 from xai_core.viz import (
     COLORMAPS,
     compute_contours,
@@ -79,18 +84,21 @@ __all__ = [
     "COLORMAPS",
     "DEFAULTS",
     "ESTIMATORS",
+    "FILLS",
     "MAX_MASKS",
     "MAX_PIXELS",
     "METHODS",
     "MODEL_NAMES",
     "PREPROCESSING",
     "SAMPLERS",
+    "SANITY_METHODS",
     "CausalCurve",
     "Classifier",
     "Explanation",
     "ImageError",
     "LimeResult",
     "ModelLoadError",
+    "RandomizationResult",
     "RiseFrame",
     "RiseRun",
     "ScoresNotProbabilitiesWarning",
@@ -104,6 +112,7 @@ __all__ = [
     "curves_figure",
     "deletion_curve",
     "explain",
+    "explain_gradcam",
     "explain_lime",
     "explain_rise",
     "export_bytes",
@@ -128,6 +137,7 @@ __all__ = [
     "png_bytes",
     "pointing_game",
     "random_saliency",
+    "randomization_test",
     "representations",
     "resolve_target",
     "rise_explanation",

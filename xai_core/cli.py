@@ -59,13 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="python -m xai_core",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Explain image classifiers with RISE and LIME; write PNGs, .npy maps and JSON records.",
+        description="Explain image classifiers with RISE and LIME (and Grad-CAM, a white-box "
+                    "reference); write PNGs, .npy maps and JSON records.",
         epilog="Example: python -m xai_core --sample chelsea --method both --out out/",
     )
     p.add_argument("inputs", nargs="*", help="image files or folders of images")
     p.add_argument("--sample", action="append", default=[],
                    help="a built-in sample photo (chelsea, coffee, rocket, ...); may repeat")
-    p.add_argument("--method", choices=["rise", "lime", "both"], default="rise")
+    p.add_argument("--method", choices=["rise", "lime", "gradcam", "both", "all"], default="rise",
+                   help="both = rise and lime; all = rise, lime and gradcam (white-box: needs "
+                        "the Keras model and a convolutional layer)")
     p.add_argument("--model", default="efficientnet_lite0",
                    help="efficientnet_lite0 (offline), resnet50, xception, or a .keras file")
     p.add_argument("--preprocessing", default="none",
@@ -78,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--n-masks", type=int, default=1000)
     g.add_argument("--mask-size", type=int, default=7)
     g.add_argument("--keep-prob", type=float, default=0.5)
+    g.add_argument("--fill", default="black",
+                   help="what a hidden pixel becomes: black, mean (the image's mean colour), "
+                        "dataset_mean (the preprocessing's mean colour, as in the authors' "
+                        "code), blur, or R,G,B")
     g = p.add_argument_group("LIME")
     g.add_argument("--num-samples", type=int, default=1000)
     g.add_argument("--num-features", type=int, default=100000)
@@ -86,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--segmentation", default="quickshift",
                    choices=["quickshift", "slic", "felzenszwalb"])
     g.add_argument("--positive-only", action="store_true")
+    g = p.add_argument_group("Grad-CAM")
+    g.add_argument("--layer", default=None,
+                   help="convolutional layer to use (default: the last one)")
     g = p.add_argument_group("output")
     g.add_argument("--display", choices=["grid", "singles"], default="singles")
     g.add_argument("--out", default="out", help="output folder (default: out)")
@@ -100,10 +110,26 @@ def _parser() -> argparse.ArgumentParser:
                         "to the JSON record")
     g.add_argument("--metrics-steps", type=int, default=100,
                    help="steps of the deletion/insertion curves (default 100)")
+    g.add_argument("--sanity", action="store_true",
+                   help="also run the model-randomisation sanity check of each method "
+                        "(Adebayo et al., 2018): writes <...>_sanity.png (the trained map and "
+                        "each stage's) and <...>_sanity.json (Spearman and SSIM per stage)")
+    g.add_argument("--sanity-stages", type=int, default=8,
+                   help="most randomisation stages (deep models' layers are grouped)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+def _fill(text: str):
+    parts = text.split(",")
+    if len(parts) == 3:
+        try:
+            return tuple(float(v) for v in parts)
+        except ValueError:
+            raise UsageError(f"--fill {text!r}: write a colour as R,G,B numbers") from None
+    return text
 
 
 def _hide_color(text: str):
@@ -192,18 +218,22 @@ def run(argv: list[str] | None = None) -> int:
     if not args.inputs and not args.sample:
         raise UsageError("give at least one image file, folder, or --sample NAME")
     from xai_core.explain import explain, faithfulness_of, resolve_target
-    from xai_core.export import export_files
+    from xai_core.export import export_files, sanity_bytes
     from xai_core.images import load_image, load_sample
     from xai_core.models import load_classifier
+    from xai_core.sanity import randomization_test
     from xai_core.viz import COLORMAPS
 
     if args.colormap is not None and args.colormap not in COLORMAPS:
         raise UsageError(f"--colormap {args.colormap!r}: choose one of {', '.join(COLORMAPS)}")
     if not 0.0 <= args.alpha <= 1.0:
         raise UsageError(f"--alpha must be between 0 and 1; got {args.alpha}")
-    methods = ["rise", "lime"] if args.method == "both" else [args.method]
+    methods = {"both": ["rise", "lime"], "all": ["rise", "lime", "gradcam"]}.get(
+        args.method, [args.method])
     params = {
-        "rise": {"n_masks": args.n_masks, "mask_size": args.mask_size, "keep_prob": args.keep_prob},
+        "rise": {"n_masks": args.n_masks, "mask_size": args.mask_size, "keep_prob": args.keep_prob,
+                 "fill": _fill(args.fill)},
+        "gradcam": {"layer": args.layer},
         "lime": {"num_samples": args.num_samples, "num_features": args.num_features,
                  "hide_color": _hide_color(args.hide_color), "segmentation": args.segmentation,
                  "positive_only": args.positive_only},
@@ -246,6 +276,19 @@ def run(argv: list[str] | None = None) -> int:
                                        level_mode=args.level_mode, stem=stem)
                 print(f"{label}\t{method}\t{expl.target_label} (p={expl.probability:.3f})\t"
                       f"{expl.wall_s:.1f}s\t{len(written)} files in {out_dir}")
+                if args.sanity:
+                    bar = None if args.quiet else ProgressBar("SANITY")
+                    res = randomization_test(clf, image, target, method=method, seed=args.seed,
+                                             max_stages=args.sanity_stages,
+                                             batch_size=args.batch_size, progress=bar,
+                                             **params[method])
+                    files = sanity_bytes(res, image, f"{stem}_{clf.name}_{method}",
+                                         colormap=args.colormap)
+                    for fname, data in files.items():
+                        (out_dir / fname).write_bytes(data)
+                    rhos = " ".join(f"{r:.2f}" for r in res.spearman)
+                    print(f"{label}\t{method}\tsanity: Spearman per stage {rhos}\t"
+                          f"{'passed' if res.passed() else 'FAILED'}")
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # one image's failure must not end a folder run
@@ -261,10 +304,12 @@ def run(argv: list[str] | None = None) -> int:
 def _check_params(methods: list[str], params: dict, args: argparse.Namespace) -> None:
     """Validate every parameter before any model is loaded, so mistakes fail fast."""
     from xai_core.explainers.lime import check_lime_params
-    from xai_core.explainers.rise import check_rise_params
+    from xai_core.explainers.rise import check_fill, check_rise_params
 
     if "rise" in methods:
         check_rise_params(args.n_masks, args.mask_size, args.keep_prob, args.batch_size)
+        if params["rise"]["fill"] != "dataset_mean":  # that one needs the model: checked later
+            check_fill(params["rise"]["fill"])
     if "lime" in methods:
         check_lime_params(**params["lime"], batch_size=args.batch_size)
     if args.seed < 0:
@@ -273,6 +318,8 @@ def _check_params(methods: list[str], params: dict, args: argparse.Namespace) ->
 
     if not 1 <= args.levels <= MAX_LEVELS:
         raise UsageError(f"--levels must be between 1 and {MAX_LEVELS}; got {args.levels}")
+    if not 1 <= args.sanity_stages <= 100:
+        raise UsageError(f"--sanity-stages must be between 1 and 100; got {args.sanity_stages}")
     if not 1 <= args.metrics_steps <= 1000:
         raise UsageError(f"--metrics-steps must be between 1 and 1000; got {args.metrics_steps}")
 

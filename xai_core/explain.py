@@ -17,15 +17,16 @@ import numpy as np
 
 from xai_core._common import ProgressFn, check_image
 from xai_core.explainers.base import Explanation
+from xai_core.explainers.gradcam import explain_gradcam
 from xai_core.explainers.lime import explain_lime
 from xai_core.explainers.rise import RiseFrame, RiseRun
 
-#: Explanation methods by name.
-METHODS = ("rise", "lime")
+#: Explanation methods by name (``"gradcam"`` is white-box: it needs a Classifier).
+METHODS = ("rise", "lime", "gradcam")
 #: Default parameters of each method (the library's defaults).
 DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "rise": MappingProxyType({"n_masks": 1000, "mask_size": 7, "keep_prob": 0.5,
-                              "stop_at_r": None}),
+                              "stop_at_r": None, "fill": "black"}),
     "lime": MappingProxyType({
         "num_samples": 1000,
         "num_features": 100000,
@@ -33,7 +34,17 @@ DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "segmentation": "quickshift",
         "positive_only": False,
     }),
+    "gradcam": MappingProxyType({"layer": None}),
 })
+
+
+def classifier_of(predict: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """The :class:`~xai_core.Classifier` behind ``predict`` (itself, or the owner of its
+    bound ``predict`` method), or ``None`` for a plain function."""
+    for obj in (predict, getattr(predict, "__self__", None)):
+        if getattr(obj, "model", None) is not None and hasattr(obj, "preprocessing"):
+            return obj
+    return None
 
 
 def resolve_target(spec: int | str, class_names: list[str], probabilities: np.ndarray) -> int:
@@ -102,11 +113,14 @@ def explain(
     Parameters
     ----------
     predict
-        Black-box classifier (see :func:`xai_core.explain_rise`).
+        Black-box classifier (see :func:`xai_core.explain_rise`). For ``"gradcam"`` (and
+        RISE's ``fill="dataset_mean"``) a :class:`~xai_core.Classifier` or its bound
+        ``predict`` method, which carries the Keras model and its preprocessing.
     image
         float32 (H, W, 3) RGB in [0, 255] at the classifier's input size.
     method
-        ``"rise"`` or ``"lime"``.
+        ``"rise"``, ``"lime"`` or ``"gradcam"`` (white-box reference, see
+        :func:`xai_core.explain_gradcam`).
     target
         Class index.
     class_names
@@ -131,10 +145,18 @@ def explain(
             f"allowed: {', '.join(DEFAULTS[method])}"
         )
     settings = {**DEFAULTS[method], **given}
+    if method == "gradcam":
+        clf = classifier_of(predict)
+        if clf is None:
+            raise ValueError("Grad-CAM is a white-box method: it needs a Classifier "
+                             "(pass clf.predict or clf), not a plain predict function")
+        result = explain_gradcam(clf, img, target, **settings)
+        return dataclasses.replace(result, model=model_name, image_name=image_name,
+                                   target_label=class_names[target])
     if method == "rise":
         run = RiseRun(predict, img, max_masks=settings["n_masks"],
                       mask_size=settings["mask_size"], keep_prob=settings["keep_prob"],
-                      batch_size=batch_size, seed=seed)
+                      batch_size=batch_size, seed=seed, fill=settings["fill"])
         return rise_explanation(run, target, stop_at_r=settings["stop_at_r"], progress=progress,
                                 on_frame=on_frame, class_names=class_names,
                                 model_name=model_name, image_name=image_name)

@@ -1,4 +1,5 @@
-"""Files describing an explanation: PNGs (singles or one grid), the raw map, a JSON record.
+"""Files describing an explanation: PNGs (singles or one grid), the raw map, a JSON record;
+and those of a randomisation sanity check (the row of maps and the similarities).
 
 The command line writes them with :func:`export_files`; the dashboard offers the same
 bytes from :func:`export_bytes` as downloads.
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from xai_core.explainers.base import Explanation
-from xai_core.viz import default_colormap, grid_image, png_bytes, representations
+from xai_core.sanity import RandomizationResult
+from xai_core.viz import default_colormap, grid_image, heatmap_image, png_bytes, representations
 
 
 def export_bytes(
@@ -65,3 +67,25 @@ def export_files(expl: Explanation, out_dir: str | Path, **kwargs: Any) -> list[
         path.write_bytes(data)
         paths.append(path)
     return paths
+
+
+def sanity_row_image(result: RandomizationResult, image: np.ndarray,
+                     colormap: str | None = None) -> np.ndarray:
+    """uint8 RGB row: the image, the trained model's map, then each stage's map.
+
+    Each map is coloured over its own range; titles give the stage and its Spearman rho.
+    """
+    maps = [np.maximum(m, 0.0) if result.method == "rise" else m for m in result.saliency]
+    cmap = colormap or default_colormap(np.concatenate(maps, axis=1))
+    tiles = [("image", np.clip(image, 0, 255).astype(np.uint8)),
+             ("trained", heatmap_image(maps[0], colormap=cmap))]
+    tiles += [(f"stage {i} rho={r:.2f}", heatmap_image(m, colormap=cmap))
+              for i, (m, r) in enumerate(zip(maps[1:], result.spearman, strict=True), 1)]
+    return grid_image(tiles, cols=len(tiles))
+
+
+def sanity_bytes(result: RandomizationResult, image: np.ndarray, stem: str,
+                 colormap: str | None = None) -> dict[str, bytes]:
+    """``{<stem>_sanity.png: the row of maps, <stem>_sanity.json: the similarities}``."""
+    return {f"{stem}_sanity.png": png_bytes(sanity_row_image(result, image, colormap)),
+            f"{stem}_sanity.json": json.dumps(result.record(), indent=2).encode()}

@@ -199,15 +199,16 @@ def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
     at = app({"run": "versus", "metrics": "True", "ln": "60", "rn": "200"})
     at.switch_page("pages/lime_vs_rise.py").run()
     assert_clean(at)
-    assert charts(at) == 8  # 2 x (three faces + one curves figure)
+    assert charts(at) == 12  # LIME, RISE, Grad-CAM x (three faces + one curves figure)
     table = at.dataframe[-1].value
-    assert list(table["map"]) == ["LIME", "RISE", "random baseline", "centre baseline"]
+    assert list(table["map"]) == ["LIME", "RISE", "Grad-CAM (white-box reference)",
+                                  "random baseline", "centre baseline"]
     assert table["deletion AUC ↓"].between(0, 1).all()
     assert table["insertion AUC ↑"].between(0, 1).all()
     # turning the toggle off hides them without recomputing the maps
     at.toggle(key="metrics").set_value(False).run()
     assert_clean(at)
-    assert charts(at) == 6
+    assert charts(at) == 9
 
 
 def test_explanations_wait_their_turn_in_the_shared_queue(stub_models):
@@ -313,3 +314,30 @@ def test_sizes_within_the_limit_are_kept(stub_models):
     at.switch_page("pages/mask_size.py").run()
     assert_clean(at)
     assert at.session_state["sizes"] == [4, 7]
+
+@pytest.mark.parametrize("method", ["gradcam", "rise"])
+def test_sanity_check_page_runs_on_click(stub_models, method):
+    at = app({"sm": method, "sn": "40", "sst": "3"})
+    at.switch_page("pages/sanity_check.py").run()
+    assert_clean(at)
+    assert charts(at) == 0 and not at.get("image")  # nothing is computed before the click
+    if method == "rise":
+        assert at.selectbox(key="sfill").value == "black"  # the fill sits with RISE's settings
+    at.button(key="sanity-run-button").click().run()
+    assert_clean(at)
+    assert charts(at) == 1  # similarity against the stage
+    captions = [c for img in at.get("image") for c in img.captions]
+    assert captions[0] == "trained model" and len(captions) == 4  # trained + 3 stages
+    verdicts = [m.value for m in [*at.success, *at.warning]]
+    assert any(v.startswith(("Passed", "Failed")) for v in verdicts)
+    assert len(at.get("download_button")) == 2
+
+
+def test_lime_vs_rise_shows_gradcam_as_white_box_reference(stub_models):
+    at = app({"ln": "40", "rn": "40", "rfill": "blur"})
+    at.switch_page("pages/lime_vs_rise.py").run()
+    at.button(key="versus-run-button").click().run()
+    assert_clean(at)
+    assert charts(at) == 9  # LIME, RISE and Grad-CAM, three representations each
+    assert any("Grad-CAM (white-box reference)" in h.value for h in at.subheader)
+    assert any('"fill": "blur"' in c.value for c in at.code)

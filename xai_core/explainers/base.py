@@ -15,13 +15,13 @@ class Explanation:
     """A saliency map with everything needed to reproduce and report it.
 
     Every explainer returns one (:func:`~xai_core.explain_rise`,
-    :func:`~xai_core.explain_lime`, :func:`~xai_core.explain`). ``np.asarray(expl)`` is
+    :func:`~xai_core.explain_lime`, :func:`~xai_core.explain_gradcam`, :func:`~xai_core.explain`). ``np.asarray(expl)`` is
     the map, so an explanation can be passed wherever a map is expected.
 
     Attributes
     ----------
     method
-        ``"rise"`` or ``"lime"``.
+        ``"rise"``, ``"lime"`` or ``"gradcam"`` (white-box reference).
     saliency
         float32 (H, W) map at the classifier's input size, read-only (signed for LIME).
     image
@@ -45,7 +45,8 @@ class Explanation:
         Method-specific results. RISE: ``masks_used``, ``r_estimate``. LIME: ``segments``
         (int32 (H, W) superpixel ids), ``weights`` ({superpixel: signed weight}, by
         decreasing |weight|), ``lime_score_r2``, ``lime_intercept``,
-        ``lime_local_prediction``, ``num_segments``.
+        ``lime_local_prediction``, ``num_segments``. Grad-CAM: ``layer``, ``layer_shape``,
+        ``cam_max``, ``white_box``.
     """
 
     method: str

@@ -6,7 +6,9 @@ conditioned on x being kept::
     S_c(x) = E[f_c(I * M) | M(x) = 1] ~= 1 / (N p) * sum_i f_c(I * M_i) M_i(x)     ("plain")
 
 Masks are applied to the RGB image in [0, 255] *before* the classifier's own
-preprocessing, so a masked-out pixel is black.
+preprocessing; a masked-out pixel is black by default, or what ``fill`` says
+(:mod:`xai_core.explainers.rise.fill`: the image's mean colour, the dataset's mean colour
+as in the authors' code, a blur of the image, or any colour).
 
 Fewer forward passes for the same map
 -------------------------------------
@@ -47,6 +49,7 @@ from xai_core._common import (
 )
 from xai_core.explainers.base import Explanation
 from xai_core.explainers.rise.estimators import ESTIMATORS, Sums, split_half_r
+from xai_core.explainers.rise.fill import check_fill, fill_image, fill_record
 from xai_core.explainers.rise.masks import SAMPLERS, MaskPlan, plan_masks
 
 #: Largest number of masks accepted.
@@ -92,16 +95,23 @@ def _check_stop_at_r(stop_at_r: float | None) -> float | None:
     return float(stop_at_r)
 
 
-def _masked(image: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """``image * mask`` for each mask: float32 (b, H, W, 3) from (H, W, 3) and (b, H, W).
+def _masked(image: np.ndarray, masks: np.ndarray,
+            background: np.ndarray | None = None) -> np.ndarray:
+    """``mask * image + (1 - mask) * background`` for each mask: float32 (b, H, W, 3).
 
-    One channel at a time: numpy's broadcast over a trailing axis of 1 is about twice as
-    slow, and this runs once per batch beside the model. A fresh array each time, so a
-    ``predict`` that keeps its input never sees it change.
+    ``image`` and ``background`` are (H, W, 3), ``masks`` (b, H, W); no background means
+    black (``image * mask``). One channel at a time: numpy's broadcast over a trailing
+    axis of 1 is about twice as slow, and this runs once per batch beside the model. A
+    fresh array each time, so a ``predict`` that keeps its input never sees it change.
     """
     out = np.empty((*masks.shape, 3), np.float32)
+    if background is None:
+        for c in range(3):
+            np.multiply(masks, image[..., c], out=out[..., c])
+        return out
     for c in range(3):
-        np.multiply(masks, image[..., c], out=out[..., c])
+        np.multiply(masks, image[..., c] - background[..., c], out=out[..., c])
+        out[..., c] += background[..., c]
     return out
 
 
@@ -135,7 +145,7 @@ class RiseRun:
 
     Parameters
     ----------
-    predict, image, mask_size, keep_prob, batch_size, seed, estimator, antithetic, sampler
+    predict, image, mask_size, keep_prob, batch_size, seed, estimator, antithetic, sampler, fill
         As in :func:`explain_rise`.
     max_masks
         Largest number of masks the run may use (1 to 20000). The plan of all of them is
@@ -174,8 +184,13 @@ class RiseRun:
         sampler: str = "sobol",
         check_every: int = 64,
         keep_scores: bool = True,
+        fill: str | tuple[float, float, float] = "black",
     ):
         self._img = check_image(image)
+        resolved = check_fill(fill, predict)
+        # for the record: the name as given ("dataset_mean" stays a name), or the colour
+        self.fill = fill if isinstance(fill, str) else fill_record(resolved)
+        self._background = fill_image(self._img, resolved)
         check_rise_params(max_masks, mask_size, keep_prob, batch_size)
         check_int("seed", seed, 0)
         check_int("check_every", check_every, 1, MAX_MASKS)
@@ -248,7 +263,7 @@ class RiseRun:
         start = self.n_done
         stop = min(start + (self.batch_size if n is None else int(n)), self.max_masks)
         masks = self.plan.render(start, stop)
-        out = self._predict(_masked(self._img, masks))
+        out = self._predict(_masked(self._img, masks, self._background))
         self.predict_calls += 1
         self.forward_passes += stop - start
         scores = check_probabilities(out, stop - start)
@@ -390,7 +405,7 @@ class RiseRun:
                   "keep_prob": self.plan.keep_prob, "stop_at_r": stop_at_r,
                   "batch_size": self.batch_size, "seed": self.seed,
                   "estimator": self.estimator, "sampler": self.sampler,
-                  "antithetic": self.antithetic}
+                  "antithetic": self.antithetic, "fill": self.fill}
         extra = {"masks_used": self.n_done,
                  "r_estimate": round(self.r_estimate(target), 4) if self.n_done else None}
         if self.scores_note is not None:
@@ -415,6 +430,7 @@ def explain_rise(
     antithetic: bool = False,
     sampler: str = "sobol",
     stop_at_r: float | None = None,
+    fill: str | tuple[float, float, float] = "black",
 ) -> Explanation:
     """RISE saliency map of ``image`` for class ``target`` (Petsiuk, Das & Saenko, 2018).
 
@@ -454,12 +470,17 @@ def explain_rise(
         ``"sobol"`` (default): grids and shifts from a scrambled Sobol sequence;
         ``"random"``: independent draws as in the paper. ``sampler="random",
         antithetic=False, estimator="plain"`` draws masks from the original RISE
-        distribution and uses its estimator. What a hidden pixel becomes differs: here
-        it is black (0 in RGB, before the model's preprocessing), whereas the authors'
-        code zeroes the *normalised* input, i.e. fills with the dataset's mean colour.
+        distribution and uses its estimator. What a hidden pixel becomes is ``fill``.
     stop_at_r
         If given (e.g. 0.95), stop once the split-half estimate of the map's correlation
         with the infinite-budget map reaches it (checked every 64 masks, from 128 on).
+    fill
+        What a hidden pixel becomes (a pixel with mask value m is ``m * image + (1 - m)
+        * fill``): ``"black"`` (default; 0 in RGB before the model's preprocessing),
+        ``"mean"`` (the image's mean colour), ``"dataset_mean"`` (the authors' code: 0 in
+        the *normalised* input, i.e. the preprocessing's mean colour; needs a
+        :class:`~xai_core.Classifier`'s ``predict``), ``"blur"`` (a strong blur of the
+        image) or an RGB triple in [0, 255]. See :mod:`xai_core.explainers.rise.fill`.
 
     Returns
     -------
@@ -490,7 +511,7 @@ def explain_rise(
     stop_at_r = _check_stop_at_r(stop_at_r)
     run = RiseRun(predict, image, max_masks=n_masks, mask_size=mask_size, keep_prob=keep_prob,
                   batch_size=batch_size, seed=seed, estimator=estimator, antithetic=antithetic,
-                  sampler=sampler, keep_scores=False)
+                  sampler=sampler, keep_scores=False, fill=fill)
     t0 = time.perf_counter()
     run.run(target, stop_at_r=stop_at_r, progress=progress)
     return run.explanation(target, stop_at_r=stop_at_r, wall_s=time.perf_counter() - t0)

@@ -1,0 +1,135 @@
+"""The model-randomisation sanity check on a CNN with a known answer.
+
+The model's one convolution is a hand-set template of an 8x8 patch of horizontal stripes,
+planted in uniform noise. Unlike a bright square (which random ReLU filters with max
+pooling still single out, so a faithful map of the *random* model points at it too),
+stripes have the same brightness and contrast as the noise around them: only the trained
+template tells them apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xai_core as xc
+from xai_core.sanity import spearman, ssim, stages
+
+CORNER = (12, 16)
+
+
+def stripes_classifier() -> xc.Classifier:
+    """Class 1's logit grows with the best match of the stripes template (0 in plain noise)."""
+    import keras
+
+    pattern = np.tile(np.array([1.0, -1.0])[:, None], (4, 8))  # 8x8, rows alternate
+    kernel = np.repeat(pattern[:, :, None], 3, axis=2)[..., None].astype(np.float32)
+    model = keras.Sequential([
+        keras.Input((32, 32, 3)),
+        keras.layers.Conv2D(1, 8, padding="same", activation="relu", name="stripes"),
+        keras.layers.GlobalMaxPooling2D(),
+        keras.layers.Dense(2, name="head"),
+    ])
+    # a perfect match gives 3 * 32 * 255 = 24480; noise stays far below the bias
+    model.get_layer("stripes").set_weights([kernel, np.array([-12000.0], np.float32)])
+    model.get_layer("head").set_weights([np.array([[0.0, 1 / 750]], np.float32),
+                                         np.array([1.0, -1.0], np.float32)])
+    return xc.Classifier("stripes", (32, 32), ["plain", "stripes"], model, outputs_logits=True)
+
+
+def stripes_image(corner: tuple[int, int] = CORNER, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = rng.uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    r, c = corner
+    img[r : r + 8, c : c + 8] = 0.0
+    img[r : r + 8 : 2, c : c + 8] = 255.0
+    return img
+
+
+@pytest.fixture(scope="module")
+def planted():
+    clf, img = stripes_classifier(), stripes_image()
+    noise = np.random.default_rng(1).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    assert clf.predict(img)[0, 1] > 0.99 and clf.predict(noise)[:, 1].max() < 0.2
+    return clf, img
+
+
+def test_gradcam_map_does_not_survive_randomisation(planted):
+    clf, img = planted
+    res = xc.randomization_test(clf, img, 1, method="gradcam", seed=0)
+    assert res.layers == ("head", "stripes")  # one stage per weighted layer, top first
+    assert res.randomized == (("head",), ("head", "stripes"))
+    assert len(res.saliency) == len(res.layers) + 1 == 3
+    assert len(res.spearman) == len(res.ssim) == 2
+    trained = res.saliency[0]
+    np.testing.assert_array_equal(trained, xc.explain_gradcam(clf, img, 1).saliency)
+    r, c = np.unravel_index(np.argmax(trained), trained.shape)
+    assert CORNER[0] <= r < CORNER[0] + 8 and CORNER[1] <= c < CORNER[1] + 8
+    assert res.seed_spearman == 1.0
+    assert abs(res.final_spearman) < 0.5 and res.passed()
+    assert "Passed" in res.verdict()
+
+
+def test_rise_map_correlates_less_than_two_seeds(planted):
+    clf, img = planted
+    params = {"n_masks": 1000, "mask_size": 4}
+    res = xc.randomization_test(clf, img, 1, method="rise", seed=1, **params)
+    two_seeds = spearman(xc.explain_rise(clf.predict, img, 1, seed=1, **params).saliency,
+                         xc.explain_rise(clf.predict, img, 1, seed=2, **params).saliency)
+    assert two_seeds > 0.9
+    assert res.seed_spearman == pytest.approx(two_seeds)
+    assert abs(res.final_spearman) < 0.5 < two_seeds - 0.4
+    assert res.passed() and "Passed" in res.verdict()
+    assert res.record()["stages"][-1]["n_randomized"] == 2
+
+
+def test_randomisation_never_touches_the_loaded_model(planted):
+    clf, img = planted
+    before = [w.copy() for w in clf.model.get_weights()]
+    scores = clf.predict(img)
+    fn = clf._compiled()
+    xc.randomization_test(clf, img, 1, method="lime", num_samples=50, seed_check=False)
+    after = clf.model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert clf._compiled() is fn
+    np.testing.assert_array_equal(clf.predict(img), scores)
+
+
+def test_same_seed_same_result(planted):
+    clf, img = planted
+    a = xc.randomization_test(clf, img, 1, method="gradcam", seed=3)
+    b = xc.randomization_test(clf, img, 1, method="gradcam", seed=3)
+    for x, y in zip(a.saliency, b.saliency, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_deep_models_are_grouped_into_cascading_stages():
+    import keras
+
+    model = keras.Sequential([keras.Input((4,))] + [keras.layers.Dense(4, name=f"d{i}")
+                                                     for i in range(10)])
+    plan = stages(model, max_stages=4)
+    assert len(plan) == 4
+    assert plan[0][0] == "d9" and sorted(plan[-1]) == sorted(f"d{i}" for i in range(10))
+    assert all(plan[i] == plan[i + 1][: len(plan[i])] for i in range(3))  # cascading
+    assert len(stages(model, max_stages=20)) == 10
+
+
+def test_similarity_measures():
+    rng = np.random.default_rng(0)
+    a = rng.random((16, 16))
+    assert spearman(a, 2 * a + 1) == pytest.approx(1.0)
+    assert spearman(a, -a) == pytest.approx(-1.0)
+    assert spearman(a, np.zeros_like(a)) == 0.0
+    assert ssim(a, 3 * a) == pytest.approx(1.0)
+    assert ssim(a, rng.random((16, 16))) < 0.5
+
+
+def test_bad_arguments(planted):
+    clf, img = planted
+    with pytest.raises(ValueError, match="unknown method"):
+        xc.randomization_test(clf, img, 1, method="occlusion")
+    with pytest.raises(ValueError, match="unknown RISE parameter"):
+        xc.randomization_test(clf, img, 1, method="rise", num_samples=10)
+    with pytest.raises(ValueError, match="Keras model"):
+        xc.randomization_test(clf.predict, img, 1)
