@@ -1,6 +1,7 @@
 """What a page uses: ``from dashboard import ui``, then ``ui.page_intro(...)``, ``ui.run(...)``."""
 
 from dashboard import models
+from dashboard.comparison import show_results
 from dashboard.controls import (
     MAX_MASKS,
     default_params,
@@ -16,6 +17,7 @@ from dashboard.sidebar import (
     cached_probabilities,
     context,
     image_key,
+    image_label,
     page_intro,
     sample_image,
     sample_names,
@@ -36,6 +38,7 @@ __all__ = [
     "default_params",
     "get_model",
     "image_key",
+    "image_label",
     "lime_controls",
     "method_controls",
     "model_choices",
@@ -52,6 +55,7 @@ __all__ = [
     "sample_names",
     "selectbox",
     "show",
+    "show_results",
     "sidebar",
     "slider",
     "target_of",

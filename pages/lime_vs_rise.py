@@ -19,12 +19,10 @@ if ctx is not None:
     with c2:
         st.subheader("RISE")
         rise = ui.rise_controls("r")
-    if ui.run_button("versus", "Explain with both"):
+    if ui.run_button("versus", "Explain with both", inputs=(lime, rise)):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        for col, method, params in zip(st.columns(2), ("lime", "rise"), (lime, rise), strict=True):
-            with col:
-                res = ui.run(ctx, method, params, target)
-                if res is not None:
-                    ui.show(res, ctx, f"versus-{method}", label=method.upper())
+        results = [ui.run(ctx, method, params, target)
+                   for method, params in (("lime", lime), ("rise", rise))]
+        ui.show_results("versus", results, ctx)
     ui.auc_summary()

@@ -21,13 +21,10 @@ if ctx is not None:
         keep = ui.slider("Keep probability (p)", 0.05, 0.95, 0.5, "p", step=0.05)
     if not sizes:
         st.info("Pick at least one grid size.")
-    elif ui.run_button("masks", "Compare mask sizes"):
+    elif ui.run_button("masks", "Compare mask sizes", inputs=(sorted(sizes), n_masks, keep)):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        for col, s in zip(st.columns(len(sizes)), sorted(sizes), strict=True):
-            with col:
-                res = ui.run(ctx, "rise", {"n_masks": n_masks, "mask_size": s, "keep_prob": keep},
-                              target, f"s = {s}")
-                if res is not None:
-                    ui.show(res, ctx, f"masks-{s}", label=f"RISE s={s}")
+        results = [ui.run(ctx, "rise", {"n_masks": n_masks, "mask_size": s, "keep_prob": keep},
+                          target, f"s = {s}") for s in sorted(sizes)]
+        ui.show_results("masks", results, ctx, labels=[f"s = {s}" for s in sorted(sizes)])
     ui.auc_summary()

@@ -50,6 +50,7 @@ from xai_core.metrics import (
 )
 from xai_core.models import (
     MODEL_NAMES,
+    OFFLINE_MODEL_NAMES,
     PREPROCESSING,
     Classifier,
     imagenet_class_names,
@@ -82,6 +83,7 @@ __all__ = [
     "MAX_PIXELS",
     "METHODS",
     "MODEL_NAMES",
+    "OFFLINE_MODEL_NAMES",
     "PREPROCESSING",
     "SAMPLERS",
     "CausalCurve",

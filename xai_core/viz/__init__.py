@@ -30,6 +30,7 @@ from xai_core.viz.figures import (
     curves_figure,
     grid_figure,
     heatmap_figure,
+    image_figure,
     isolines_figure,
     overlay_figure,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "grid_image",
     "heatmap_figure",
     "heatmap_image",
+    "image_figure",
     "is_flat",
     "isolines_figure",
     "isolines_image",

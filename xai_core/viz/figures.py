@@ -74,6 +74,24 @@ def _saliency_heatmap(sal: np.ndarray, colormap: str, opacity: float = 1.0,
     )
 
 
+def image_figure(image: np.ndarray, title: str | None = None) -> go.Figure:
+    """The image itself, styled like the other faces (for a row image | heatmap | ...).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        RGB image, (H, W, 3), uint8 or float with values in [0, 255].
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``go.Image`` trace (hover: RGB).
+    """
+    img = check_image(image)
+    return _style_image_figure(
+        go.Figure(go.Image(z=_to_uint8(img), hovertemplate=_HOVER_IMAGE, name="image")), title)
+
+
 def heatmap_figure(
     saliency: np.ndarray,
     colormap: str = "jet",
