@@ -6,6 +6,7 @@ Unusable link values (wrong type, out of range, unknown choice) fall back to the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -61,11 +62,27 @@ def _choice(options: Sequence[T]) -> Callable[[str], T]:
     return parse
 
 
+def _finite(value: float) -> float:
+    """``value`` if finite; NaN and infinities from a link are refused (the default is used)."""
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def _at_most(values: list[T], limit: int | None) -> list[T]:
+    """``values``, or its first ``limit`` items with a note when a link lists more."""
+    if limit is not None and len(values) > limit:
+        raise _Adjusted(values[:limit], f"lists {len(values)} values but at most {limit} are allowed")
+    return values
+
+
 def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
     def parse(raw: str):
         try:
-            value = kind(raw)
-        except ValueError:
+            value = kind(_finite(float(raw)) if kind is float else raw)
+        except ValueError as exc:
+            if "finite" in str(exc):
+                raise
             raise ValueError("not a whole number" if kind is int else "not a number") from None
         if not low <= value <= high:
             raise _Adjusted(min(max(value, kind(low)), kind(high)),
@@ -91,8 +108,9 @@ def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **
         wanted = [v for v in raw.split(",") if v]
         known = [opt for v in wanted for opt in options if str(opt) == v]
         if len(known) < len(wanted):
-            raise _Adjusted(known, "has values that are not among the choices")
-        return known
+            limit = kw.get("max_selections") or len(known)
+            raise _Adjusted(known[:limit], "has values that are not among the choices")
+        return _at_most(known, kw.get("max_selections"))
 
     _init(key, default, parse)
     value = st.multiselect(label, options, key=key, **kw)
