@@ -565,3 +565,28 @@ def test_grid_figure():
 def test_grid_figure_rejects_bad_panels(panels):
     with pytest.raises(ValueError):
         render.grid_figure(panels)
+
+
+def test_flatness_flags_a_map_whose_spread_is_small_next_to_the_score():
+    rng = np.random.default_rng(0)
+    # RISE: values are expected scores; 0.58..0.63 around 0.6 is flat (spread/mean ~ 7 %)
+    flat = 0.58 + 0.045 * rng.random((64, 64))
+    strong = 0.41 + 0.10 * rng.random((64, 64))
+    assert render.flatness(flat, "rise", 0.39) < render.FLAT_BELOW
+    assert render.is_flat(flat, "rise", 0.39)
+    assert not render.is_flat(strong, "rise", 0.94)
+    # the same shape at a tenth of the score is just as informative: relative, not absolute
+    assert render.flatness(strong * 0.1, "rise", 0.05) == pytest.approx(
+        render.flatness(strong, "rise", 0.5))
+    # LIME: weights in probability units, compared with the class probability
+    weights = np.zeros((64, 64))
+    weights[:32] = 0.004
+    assert render.is_flat(weights, "lime", 0.4)
+    assert not render.is_flat(weights * 50, "lime", 0.4)
+    # one stray pixel does not make a map informative
+    spike = np.full((64, 64), 0.5)
+    spike[0, 0] = 0.9
+    assert render.is_flat(spike, "rise", 0.5)
+    assert render.flatness(np.zeros((8, 8)), "lime", 0.0) == 0.0
+    with pytest.raises(ValueError, match="method"):
+        render.flatness(flat, "gradcam", 0.5)
