@@ -29,7 +29,9 @@ UNITS = {
     "lime": ("LIME weight", "change of class probability a superpixel brings (linear model)"),
 }
 
-ROW_HEIGHT = 250
+#: Height of a row's panels in pixels: about their width in a 1400 px wide window, so the
+#: square images fill their cells.
+ROW_HEIGHT = 210
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,9 @@ def row_figure(res: Result, scale: Scale, ctx: Context):
         ("isolines", xc.isolines_figure(e.image, sal, n_levels=display.levels,
                                         mode=display.level_mode, dim=0.3, **common)),
     ]
-    fig = xc.grid_figure(panels, cols=4, panel_height=ROW_HEIGHT)
-    fig.update_layout(margin=dict(l=0, r=70, t=24, b=0), height=ROW_HEIGHT + 24)
+    fig = xc.grid_figure(panels, cols=4, panel_height=ROW_HEIGHT, horizontal_spacing=0.015)
+    fig.update_layout(margin=dict(l=0, r=70, t=22, b=0), height=ROW_HEIGHT + 22)
+    fig.update_annotations(font_size=13, yshift=-2)
     if len(fig.data) and not any(getattr(t, "showscale", None) or
                                  (t.type == "scatter" and t.marker.showscale) for t in fig.data):
         # isolines without levels (a flat map): the heatmap carries the colour bar instead

@@ -294,6 +294,7 @@ def grid_figure(
     title: str | None = None,
     *,
     panel_height: int = 320,
+    horizontal_spacing: float | None = None,
 ) -> go.Figure:
     """Combine figures into one, in a grid of subplots (``plotly.subplots.make_subplots``).
 
@@ -312,6 +313,9 @@ def grid_figure(
         Title of the whole grid.
     panel_height : int
         Height of one row in pixels, at least 100.
+    horizontal_spacing : float, optional
+        Space between columns as a fraction of the width (default: 0.08, less with many
+        columns); small values suit panels without colour bars of their own.
 
     Returns
     -------
@@ -340,7 +344,8 @@ def grid_figure(
         rows=nrows,
         cols=ncols,
         subplot_titles=[p.title for p in items],
-        horizontal_spacing=0.08 if ncols == 1 else min(0.08, 0.5 / (ncols - 1)),
+        horizontal_spacing=(horizontal_spacing if horizontal_spacing is not None else
+                            0.08 if ncols == 1 else min(0.08, 0.5 / (ncols - 1))),
         vertical_spacing=0.12 if nrows == 1 else min(0.12, 0.5 / (nrows - 1)),
     )
     for i, panel in enumerate(items):
