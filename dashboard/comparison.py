@@ -89,8 +89,14 @@ def _key_params(expl: xc.Explanation) -> str:
 
 
 def timing(expl: xc.Explanation, cached: bool) -> str:
-    """``"12.3 s"``, or ``"cached (orig. 12.3 s)"`` for a result taken from the cache."""
-    return f"cached (orig. {expl.wall_s:.1f} s)" if cached else f"{expl.wall_s:.1f} s"
+    """``"12.3 s"``; ``"cached (orig. 12.3 s)"`` for a result taken from the cache; for a
+    RISE map made from a run shared with the image's other classes (no model call of its
+    own), says so instead of a meaningless "0.0 s"."""
+    if cached:
+        return f"cached (orig. {expl.wall_s:.1f} s)"
+    if expl.method == "rise" and expl.forward_passes == 0:
+        return "no new model calls: the masks' scores of this image's RISE run were reused"
+    return f"{expl.wall_s:.1f} s"
 
 
 def describe(res: Result) -> str:
@@ -98,7 +104,11 @@ def describe(res: Result) -> str:
     e = res.expl
     return (f"**{e.method.upper()}** · {model_label(res.model_key)} · {e.image_name} · "
             f"class **{e.target_label}** (p = {e.probability:.3f}) · {_key_params(e)} · "
-            f"{e.forward_passes} forward passes · {timing(e, res.cached)} · seed {e.seed}")
+            f"{_passes(e)}{timing(e, res.cached)} · seed {e.seed}")
+
+
+def _passes(e: xc.Explanation) -> str:
+    return f"{e.forward_passes} forward passes · " if e.forward_passes else ""
 
 
 def _plain(text: str) -> str:

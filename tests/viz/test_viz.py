@@ -555,7 +555,8 @@ def test_grid_figure():
     # Every cell keeps the image orientation and square pixels, on its own axes.
     for name, x_name in (("yaxis", "x"), ("yaxis2", "x2"), ("yaxis3", "x3")):
         axis = fig.layout[name]
-        assert axis.autorange == "reversed" and axis.scaleanchor == x_name
+        reversed_y = axis.autorange == "reversed" or (axis.range and axis.range[0] > axis.range[1])
+        assert reversed_y and axis.scaleanchor == x_name
     # The heatmap's colour bar sits next to its own (top-left) cell.
     heat = fig.data[0]
     assert heat.xaxis == "x" and heat.colorbar.x < 0.6 and heat.colorbar.y > 0.5

@@ -274,7 +274,13 @@ def isolines_figure(
                 name="levels",
             )
         )
-    return _style_image_figure(go.Figure(traces), title)
+    fig = _style_image_figure(go.Figure(traces), title)
+    # exactly the image's extent, as for the other faces (lines and the colour-bar carrier
+    # must not pad the axes, or the isolines panel comes out smaller than its neighbours)
+    h, w = iso.base.shape[:2]
+    fig.update_xaxes(range=[-0.5, w - 0.5], autorange=False)
+    fig.update_yaxes(range=[h - 0.5, -0.5], autorange=False)
+    return fig
 
 
 def _level_decimals(value_range: tuple[float, float]) -> int:
