@@ -221,7 +221,7 @@ def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
         st.markdown((f"##### {label}\n" if label else "") + describe(res))
         note = flat_notice(res.expl)
         if note:
-            st.info(note, icon="〰️")
+            st.info(note, icon=":material/blur_on:")
         st.plotly_chart(row_figure(res, scales[res.expl.method], ctx), key=f"{key}-row",
                         config={"displaylogo": False})
         _details(res, ctx, key, label)

@@ -98,7 +98,7 @@ def run_button(page: str, label: str = "Run", inputs: Any = None) -> bool:
         if st.query_params.get("run") == page:
             del st.query_params["run"]
         st.warning(f"**Results out of date:** the settings changed since the last run. "
-                   f"Click **{label}** to compute them for the new settings.", icon="⏸️")
+                   f"Click **{label}** to compute them for the new settings.", icon=":material/update:")
         shown = st.session_state.get(f"{page}-shown")
         ctx = st.session_state.get("_ctx")
         if shown and ctx is not None:

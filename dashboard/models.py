@@ -104,7 +104,7 @@ def unavailable_note(name: str, error: str | None, *, where=st, instead: str | N
     line = f"**{model_label(name)} is not available here.**"
     if instead:
         line += f" Using **{model_label(instead)}** instead."
-    where.warning(line, icon="⚠️")
+    where.warning(line, icon=":material/cloud_off:")
     with where.expander(f"Why {model_label(name)} is not available"):
         st.markdown(why_unavailable(name, error))
 
