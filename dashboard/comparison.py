@@ -195,6 +195,9 @@ def units_note(scales: dict[str, Scale]) -> str:
                  else "each map's own range")
         parts.append(f"**{name}s** ({meaning}) in {s.colormap}, {where}")
     text = "Colours: " + "; ".join(parts) + "."
+    if any(s.value_range is not None for s in scales.values()):
+        text += (" On one scale, a map whose values all sit high (or low) looks uniform: turn "
+                 "on *Scale each map on its own* to see its shape.")
     if len(scales) > 1:
         text += (" The two methods are in different units, so compare *where* each map is "
                  "high, not the values across methods.")

@@ -113,8 +113,11 @@ def flatness(saliency: np.ndarray, method: str, probability: float) -> float:
     Below :data:`FLAT_BELOW` (10 %), keeping or hiding any part moves the score by less
     than a tenth of its size: the colours of a min-max scaled map then mostly show Monte
     Carlo noise and small effects stretched to full contrast. Measured on
-    EfficientNet-Lite0 (RISE, 500 masks): coffee/espresso 0.21, coffee/cup 0.19,
-    chelsea/Egyptian cat 0.075 — the map the dashboard's first users called "flat".
+    EfficientNet-Lite0, seed 0 — RISE (500 masks): coffee/espresso 0.21, coffee/cup 0.17,
+    chelsea/tiger cat 0.15, chelsea/Egyptian cat 0.075 (the map first users called
+    "flat", spanning 0.58–0.63); LIME (300 samples): coffee/espresso 0.35, chelsea/Egyptian
+    cat 0.30, astronaut/bobsled 0.07 (p = 0.23, weights within ±0.013). The spread alone
+    would not do: the cup map spans only 0.012 but is a sixth of its tiny score.
 
     Parameters
     ----------
