@@ -187,7 +187,7 @@ def report_png(results: Sequence[Result], scales: dict[str, Scale], ctx: Context
     return xc.png_bytes(grid)
 
 
-def units_note(scales: dict[str, Scale]) -> str:
+def units_note(scales: dict[str, Scale], counts: dict[str, int] | None = None) -> str:
     parts = []
     for s in scales.values():
         name, meaning = UNITS.get(s.kind, (s.kind, ""))
@@ -195,7 +195,8 @@ def units_note(scales: dict[str, Scale]) -> str:
                  else "each map's own range")
         parts.append(f"**{name}s** ({meaning}) in {s.colormap}, {where}")
     text = "Colours: " + "; ".join(parts) + "."
-    if any(s.value_range is not None for s in scales.values()):
+    if any(s.value_range is not None and (counts or {}).get(k, 0) > 1
+           for k, s in scales.items()):
         text += (" On one scale, a map whose values all sit high (or low) looks uniform: turn "
                  "on *Scale each map on its own* to see its shape.")
     if len(scales) > 1:
@@ -217,7 +218,8 @@ def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
                         "colours mean equal values. On: each map is stretched to its own range "
                         "(shows the shape of a weak map, hides how weak it is).")
     scales = page_scales(done, ctx.display.colormap, alone)
-    st.caption(units_note(scales))
+    counts = {k: sum(r.expl.method == k for r in done) for k in scales}
+    st.caption(units_note(scales, counts))
     t0 = time.perf_counter()
     for i, (label, res) in enumerate(pairs):
         key = f"{page}-{i}"

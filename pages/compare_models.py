@@ -67,7 +67,7 @@ if ctx is not None:
             target = int(probs.argmax())
             with col:
                 st.metric(f"{ui.model_label(name)} predicts", clf.class_names[target],
-                          f"confidence {probs[target]:.1%}", delta_color="off")
+                          f"confidence {probs[target]:.1%}", delta_color="off", delta_arrow="off")
             results.append(ui.run(ctx, method, params, target, ui.model_label(name), clf=clf,
                                   model_name=name, image=image, image_key=key))
             labels.append(ui.model_label(name))

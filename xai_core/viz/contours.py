@@ -125,7 +125,7 @@ _PIECEWISE_FRACTION = 0.02
 _SMOOTH_FRACTION = 0.012
 #: On a signed map, levels closer to 0 than this fraction of the range are not drawn:
 #: their colour is the diverging colormap's near-white middle, unreadable on a photo.
-_SIGNED_GAP = 0.25
+_SIGNED_GAP = 0.4
 
 
 def _is_piecewise_constant(sal: np.ndarray) -> bool:
@@ -164,15 +164,22 @@ def _isolines(
     d = _check_fraction("dim", dim)
     img = check_image(image)
     sal = _smoothed(_fit(_check_saliency(saliency), img.shape))
-    if value_range is not None and mode == "value":
-        n = check_int("n_levels", n_levels, 1, _MAX_LEVELS)
-        levels = np.linspace(value_range[0], value_range[1], n + 2)[1:-1]
+    lo, hi = value_range if value_range is not None else _value_range(sal)
+    n = check_int("n_levels", n_levels, 1, _MAX_LEVELS)
+    if lo < 0.0 and name in _DIVERGING and mode == "value":
+        # signed map: half the levels on each side, spaced over the saturated part of the
+        # scale (|value| >= _SIGNED_GAP * m), so no line gets the near-white middle colour
+        m = max(abs(lo), abs(hi))
+        half = np.linspace(_SIGNED_GAP * m, m, max(1, (n + 1) // 2) + 1)[:-1]
+        levels = np.concatenate([-half[::-1], half])
+        levels = levels[(levels > sal.min()) & (levels < sal.max())]
+    elif value_range is not None and mode == "value":
+        levels = np.linspace(lo, hi, n + 2)[1:-1]
         levels = levels[(levels > sal.min()) & (levels < sal.max())]
     else:
-        levels = contour_levels(sal, n_levels, mode)
-    lo, hi = value_range if value_range is not None else _value_range(sal)
-    if lo < 0.0 and name in _DIVERGING:
-        levels = levels[np.abs(levels) >= _SIGNED_GAP * max(abs(lo), abs(hi))]
+        levels = contour_levels(sal, n, mode)
+        if lo < 0.0 and name in _DIVERGING:
+            levels = levels[np.abs(levels) >= _SIGNED_GAP * max(abs(lo), abs(hi))]
     contours = compute_contours(sal, levels)
     colours = _colour(_unit_positions(levels, lo, hi), name).reshape(-1, 3)
     return _Isolines(_to_uint8(img * (1.0 - d)), levels, contours, colours, (lo, hi))
