@@ -211,7 +211,8 @@ def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
     pairs = [(labels[i] if labels else None, r) for i, r in enumerate(results) if r is not None]
     if not pairs:
         return
-    st.session_state[f"{page}-shown"] = (list(results), list(labels) if labels else None)
+    if not stale:
+        st.session_state[f"{page}-shown"] = (list(results), list(labels) if labels else None)
     done = [r for _, r in pairs]
     alone = toggle("Scale each map on its own", False, "ownscale",
                    help="Off: maps of one kind share one colour scale on this page, so equal "
@@ -219,7 +220,8 @@ def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
                         "(shows the shape of a weak map, hides how weak it is).")
     scales = page_scales(done, ctx.display.colormap, alone)
     counts = {k: sum(r.expl.method == k for r in done) for k in scales}
-    st.caption(units_note(scales, counts))
+    st.caption(("**Out of date: these results are for the earlier settings.** " if stale else "")
+               + units_note(scales, counts))
     t0 = time.perf_counter()
     for i, (label, res) in enumerate(pairs):
         key = f"{page}-{i}"
