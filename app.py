@@ -16,7 +16,7 @@ page = st.navigation(
         "Experiments": [
             st.Page("pages/parameter_effect.py", title="Parameter effect", icon="🎛️"),
             st.Page("pages/cross_class.py", title="Cross-class", icon="🐾"),
-            st.Page("pages/compare_models.py", title="ResNet vs Xception", icon="⚖️"),
+            st.Page("pages/compare_models.py", title="Compare models", icon="⚖️"),
             st.Page("pages/mask_size.py", title="RISE mask size", icon="🧩"),
             st.Page("pages/lime_vs_rise.py", title="LIME vs RISE", icon="🆚"),
             st.Page("pages/sanity_check.py", title="Sanity check", icon="🎲"),

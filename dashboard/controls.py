@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -84,13 +85,43 @@ def target_of(ctx: Context) -> tuple[int, str, float]:
     return i, ctx.clf.class_names[i], float(probs[i])
 
 
-def run_button(page: str, label: str = "Run") -> bool:
-    """A run button that stays pressed (``run=1`` in the URL), so a shared link shows results."""
+def _signature(inputs: Any) -> str:
+    """What a run depends on: the page's inputs and the sidebar's model, image and seed."""
+    ctx = st.session_state.get("_ctx")
+    where = (ctx.model_name, ctx.image_key, ctx.seed) if ctx is not None else None
+    return json.dumps([where, inputs], sort_keys=True, default=str)
+
+
+def run_button(page: str, label: str = "Run", inputs: Any = None) -> bool:
+    """A run button: computation starts on its click, or when a link says ``run=<page>``.
+
+    Returns whether to compute (or fetch) the results of the current settings. After a
+    run, changing ``inputs`` (the page's widgets) or the sidebar's model, image or seed
+    computes nothing: the last results stay on the page under a note that they are out of
+    date, until the button is clicked again. ``run=<page>`` stays in the URL while the
+    results shown match the settings, so a copied link shows the same results.
+    """
     state = f"{page}-ran"
+    now = _signature(inputs)
     if state not in st.session_state:
-        st.session_state[state] = st.query_params.get("run") == page
+        st.session_state[state] = now if st.query_params.get("run") == page else None
     if st.button(label, type="primary", key=f"{page}-run-button"):
-        st.session_state[state] = True
-    if st.session_state[state]:
-        publish("run", page)
-    return bool(st.session_state[state])
+        st.session_state[state] = now
+    ran = st.session_state[state]
+    if ran is None:
+        return False
+    if ran != now:
+        if st.query_params.get("run") == page:
+            del st.query_params["run"]
+        st.warning(f"**Results out of date:** the settings changed since the last run. "
+                   f"Click **{label}** to compute them for the new settings.", icon=":material/update:")
+        shown = st.session_state.get(f"{page}-shown")
+        ctx = st.session_state.get("_ctx")
+        if shown and ctx is not None:
+            from dashboard.comparison import show_results
+
+            results, labels = shown
+            show_results(page, results, ctx, labels=labels, stale=True)
+        return False
+    publish("run", page)
+    return True

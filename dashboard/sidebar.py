@@ -14,9 +14,12 @@ from dashboard.models import (
     OFFLINE_MODEL,
     _sidebar_model_upload,
     default_model,
+    fallback_for,
     get_model,
     model_choices,
     model_label,
+    try_model,
+    unavailable_note,
 )
 from dashboard.state import number, selectbox, show_url_warnings, slider, toggle
 
@@ -47,15 +50,41 @@ class Context:
     uploaded: bool
     seed: int
     display: Display
+    fit: str = "crop"  # how the photo was fitted to the model's input: "crop" or "pad"
+
+    def prepare(self, clf: xc.Classifier) -> tuple[np.ndarray, str]:
+        """The photo as ``clf`` sees it (fitted like the sidebar's), and its cache key."""
+        return clf.prepare(self.raw, self.fit), image_key(self.raw, clf, self.fit)
 
     def probabilities(self) -> np.ndarray:
         return cached_probabilities(self.model_name, self.image_key, _clf=self.clf, _image=self.image)
 
 
-def image_key(raw: np.ndarray, clf: xc.Classifier) -> str:
-    """Cache key of an image as a model sees it: content hash + input size."""
+def image_key(raw: np.ndarray, clf: xc.Classifier, fit: str = "crop") -> str:
+    """Cache key of an image as a model sees it: content hash + input size (+ fit)."""
     digest = hashlib.sha1(np.ascontiguousarray(raw).tobytes()).hexdigest()[:16]
-    return f"{digest}@{clf.input_size[0]}x{clf.input_size[1]}"
+    return f"{digest}@{clf.input_size[0]}x{clf.input_size[1]}" + ("" if fit == "crop" else f"-{fit}")
+
+
+def _resolve_model(choices: list[str]) -> tuple[str | None, tuple[str, str | None, str] | None]:
+    """Before the picker is drawn: if the model it would show cannot load, move it to a
+    fallback, so the picker and the URL always name the model that runs.
+
+    Returns ``(wanted, (failed, why, fallback))`` or ``(wanted, None)``. A failure is
+    remembered in the session so the note stays while the fallback is in use.
+    """
+    wanted = st.session_state.get("model", st.query_params.get("model", default_model()))
+    if wanted in choices:
+        clf, why = try_model(wanted)
+        if clf is None:
+            fallback = fallback_for(wanted, choices)
+            if fallback is not None:
+                st.session_state["model"] = fallback
+                st.session_state["_model_failed"] = (wanted, why, fallback)
+                return fallback, st.session_state["_model_failed"]
+        else:
+            st.session_state.pop("_model_failed", None)
+    return wanted, st.session_state.get("_model_failed")
 
 
 def sample_names() -> list[str]:
@@ -83,10 +112,25 @@ def _decode_upload(data: bytes) -> np.ndarray:
     return xc.load_image(data, max_side=UPLOAD_MAX_SIDE)
 
 
+def image_label(name: str) -> str:
+    """How the image picker shows a name: data/ images as ``class: file (data/)``."""
+    if "/" in name and name != UPLOAD:
+        cls, file = name.split("/", 1)
+        return f"{cls}: {file} (data/)"
+    return name
+
+
+FIT_LABELS = {"crop": "crop the centre", "pad": "pad to a square (whole photo)"}
+
+
 def _sidebar_image() -> tuple[np.ndarray, str, bool]:
     names = sample_names()
-    choice = selectbox("Image", [*names, UPLOAD], names[0], "img",
-                       help="Sample photos ship with the app; or upload a JPEG/PNG.")
+    classes = xc.images.data_images()
+    choice = selectbox("Image", [*names, UPLOAD], names[0], "img", format_func=image_label,
+                       help="Sample photos ship with the app; images in data/<class>/ are listed "
+                            "by class; or upload a JPEG/PNG.")
+    if classes:
+        st.caption("data/: " + ", ".join(f"{c} ({len(v)})" for c, v in classes.items()))
     if choice == UPLOAD:
         st.caption("Uploads stay in your session and cannot travel in a shared link.")
         up = st.file_uploader("Upload an image", type=None, key="upload")
@@ -100,6 +144,21 @@ def _sidebar_image() -> tuple[np.ndarray, str, bool]:
     return sample_image(choice), choice, False
 
 
+def _fit_control(raw: np.ndarray, clf: xc.Classifier) -> str:
+    """For a photo whose proportions differ from the model's input: say how it is fitted
+    and offer centre-crop or pad."""
+    if xc.images.is_square_enough(raw.shape, clf.input_size):
+        return "crop"
+    h, w = raw.shape[:2]
+    fit = st.radio("Fit to the model's input", list(FIT_LABELS), key="fit",
+                   format_func=FIT_LABELS.get, horizontal=True)
+    size = f"{clf.input_size[1]} × {clf.input_size[0]}"
+    st.caption(f"This photo is {w} × {h}; the model takes {size}. "
+               + ("Its centre is cut out (the edges are not seen)." if fit == "crop" else
+                  "It is shrunk whole and grey bands fill the rest."))
+    return fit
+
+
 def sidebar() -> Context | None:
     """Draw the shared sidebar and return the page context (``None`` if nothing can run)."""
     st.session_state["_url_slot"] = None  # no page slot yet in this run
@@ -107,22 +166,25 @@ def sidebar() -> Context | None:
         st.header("Image & model")
         raw, image_name, uploaded = _sidebar_image()
         choices = model_choices()
+        name, failed = _resolve_model(choices)
         name = selectbox("Model", [*choices, MODEL_UPLOAD], default_model(), "model",
                          format_func=model_label)
+        if failed is not None and name == failed[2]:
+            unavailable_note(failed[0], failed[1], instead=name)
         if name == MODEL_UPLOAD:
             clf, name = _sidebar_model_upload()
-        else:
-            clf = get_model(name, where=st)
-        if clf is None:
-            fallback = OFFLINE_MODEL if OFFLINE_MODEL in choices else choices[0]
-            if fallback != name:
+            if clf is None:
+                fallback = OFFLINE_MODEL if OFFLINE_MODEL in choices else choices[0]
                 st.info(f"Using {model_label(fallback)} instead"
                         + (": it works offline." if fallback == OFFLINE_MODEL else "."))
                 name, clf = fallback, get_model(fallback, where=st)
+        else:
+            clf = get_model(name, where=st)
         if clf is not None:
             engine = {"litert": "LiteRT (XNNPACK)", "keras": "Keras"}.get(clf.engine, clf.engine)
             note = clf.engine_note.split(": ", 1)[-1]
             st.caption(f"Runs on {engine}" + (f" ({note})" if note else ""))
+        fit = _fit_control(raw, clf) if clf is not None and uploaded else "crop"
         seed = number("Seed", 0, 2**31 - 1, 0, "seed", help="Same seed, same map.")
         st.header("Display")
         cmap = selectbox("Colormap", ["auto", *xc.COLORMAPS], "auto", "cmap",
@@ -141,9 +203,10 @@ def sidebar() -> Context | None:
         st.session_state["_ctx"] = None
         st.error("No model could be loaded. Reinstall the requirements (see README).")
         return None
-    image = clf.prepare(raw)
+    image = clf.prepare(raw, fit)
     display = Display(None if cmap == "auto" else cmap, float(alpha), int(levels), mode, metrics)
-    ctx = Context(clf, name, raw, image, image_name, image_key(raw, clf), uploaded, seed, display)
+    ctx = Context(clf, name, raw, image, image_name, image_key(raw, clf, fit), uploaded, seed,
+                  display, fit)
     st.session_state["_ctx"] = ctx
     return ctx
 

@@ -1,6 +1,7 @@
 """What a page uses: ``from dashboard import ui``, then ``ui.page_intro(...)``, ``ui.run(...)``."""
 
 from dashboard import models
+from dashboard.comparison import show_results
 from dashboard.controls import (
     MAX_MASKS,
     default_params,
@@ -19,6 +20,7 @@ from dashboard.sidebar import (
     cached_probabilities,
     context,
     image_key,
+    image_label,
     page_intro,
     sample_image,
     sample_names,
@@ -40,6 +42,7 @@ __all__ = [
     "fill_control",
     "get_model",
     "image_key",
+    "image_label",
     "lime_controls",
     "method_controls",
     "model_choices",
@@ -59,6 +62,7 @@ __all__ = [
     "sanity_labels",
     "selectbox",
     "show",
+    "show_results",
     "show_sanity",
     "sidebar",
     "slider",

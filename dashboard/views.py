@@ -26,6 +26,7 @@ class Result:
     clf: xc.Classifier
     image_key: str
     model_key: str  # the app's name of the model (unique, unlike the file stem in expl.model)
+    cached: bool = False  # taken from the cache: expl.wall_s is the original run's time
 
 
 @st.cache_resource
@@ -82,11 +83,12 @@ def run(ctx: Context, method: str, params: dict[str, Any], target: int,
             st.image(xc.heatmap_image(np.maximum(frame.saliency, 0.0)), width=160,
                      caption=f"{label}: {frame.n_masks} masks, r ≈ {frame.r_estimate:.2f}")
 
+    cached = compute_service().cached(req.key) is not None
     expl = _computed(label, unit, lambda progress, **kw: compute_service().explain(
         req, probability=probability, progress=progress,
         on_frame=on_frame if method == "rise" else None, **kw), key=req.key)
     preview.empty()
-    return None if expl is None else Result(expl, clf, req.image_key, req.model_key)
+    return None if expl is None else Result(expl, clf, req.image_key, req.model_key, cached)
 
 
 def computed(label: str, unit: str, key: tuple,
@@ -155,19 +157,6 @@ def _write_stats() -> None:
             json.dump(compute_service().queue.stats(), f)
 
 
-def describe(expl: xc.Explanation) -> str:
-    used = expl.extra.get("masks_used")
-    budget = ""
-    if used is not None:
-        budget = f" · {used} masks" + (f" (r ≈ {expl.extra['r_estimate']:.2f})"
-                                       if expl.extra.get("r_estimate") is not None else "")
-    note = expl.extra.get("scores_note")
-    warning = f"\n\n⚠️ {note[:1].upper()}{note[1:]}." if note else ""
-    return (f"**{expl.method.upper()}** · {expl.model} · class **{expl.target_label}** "
-            f"(p = {expl.probability:.3f}) · {expl.wall_s:.1f} s{budget} · "
-            f"seed {expl.params.get('seed')}{warning}")
-
-
 METRIC_STEPS = 50
 
 
@@ -189,52 +178,14 @@ def curves(res: Result, seed: int) -> dict[str, dict[str, Any]] | None:
 
 
 def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> None:
-    """The three faces of one map (heatmap, overlay, isolines), its settings and downloads.
+    """One result as a titled row (image | heatmap | overlay | isolines) with its downloads.
 
-    With the sidebar's faithfulness toggle on, also its deletion and insertion curves,
-    and a row for the page's AUC table (see :func:`auc_summary`).
+    Pages with several results call :func:`dashboard.comparison.show_results` once with
+    all of them instead, so that they share one scale.
     """
-    expl, display = res.expl, ctx.display
-    if label:
-        st.subheader(label, divider="gray")
-    st.markdown(describe(expl))
-    sal = expl.display_saliency
-    cmap = display.colormap or xc.viz.default_colormap(sal)
-    figs = [
-        ("heatmap", xc.heatmap_figure(sal, colormap=cmap, title="heatmap")),
-        ("overlay", xc.overlay_figure(expl.image, sal, colormap=cmap,
-                                      alpha=display.alpha, title="overlay")),
-        ("isolines", xc.isolines_figure(expl.image, sal, colormap=cmap,
-                                        n_levels=display.levels, mode=display.level_mode,
-                                        dim=0.3, title="isolines")),
-    ]
-    for name, fig in figs:
-        fig.update_layout(height=300)
-        st.plotly_chart(fig, key=f"{key}-{name}", config={"displaylogo": False})
-    if display.metrics:
-        results = curves(res, ctx.seed)
-        if results is not None:
-            own = results[expl.method.upper()]
-            st.plotly_chart(
-                xc.curves_figure([(expl.method.upper(), own["deletion"]),
-                                  (expl.method.upper(), own["insertion"])],
-                                 title="deletion (solid) and insertion (dashed)"),
-                key=f"{key}-curves", config={"displaylogo": False})
-            rows = st.session_state.get("_auc_rows", [])
-            where = f"{expl.model}, {expl.image_name}, {expl.target_label}"
-            new = [{"map": label or expl.method.upper(), "for": where, **_aucs(own)}]
-            new += [{"map": name, "for": where, **_aucs(c)} for name, c in results.items()
-                    if name.endswith("baseline")]
-            st.session_state["_auc_rows"] = rows + [r for r in new if r not in rows]
-    with st.expander("Settings and downloads"):
-        st.code(json.dumps(expl.record(), indent=2), language="json")
-        files = xc.export_bytes(expl, colormap=display.colormap, alpha=display.alpha,
-                                n_levels=display.levels, level_mode=display.level_mode)
-        for fname, data in files.items():
-            mime = {"png": "image/png", "json": "application/json"}.get(fname.rsplit(".", 1)[-1],
-                                                                          "application/octet-stream")
-            st.download_button(f"⬇ {fname}", data, file_name=fname, mime=mime,
-                               key=f"{key}-dl-{fname}", on_click="ignore")
+    from dashboard.comparison import show_results
+
+    show_results(key, [res], ctx, labels=[label] if label else None)
 
 
 def _aucs(c: dict[str, Any]) -> dict[str, float]:

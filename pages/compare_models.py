@@ -2,25 +2,44 @@
 
 import streamlit as st
 
+import xai_core as xc
 from dashboard import ui
 
+
+def opening_pair(choices: list[str]) -> tuple[str, str, str]:
+    """The two models the page opens on, and why: ResNet50 vs Xception where their weights
+    are on this server (the lab's comparison), else two models that work offline."""
+    if all(m in choices and xc.models.weights_present(m) for m in ("resnet50", "xception")):
+        return "resnet50", "xception", "ResNet50 vs Xception, the lab's comparison."
+    offline = [m for m in choices if m in xc.OFFLINE_MODEL_NAMES]
+    if len(offline) >= 2:
+        pair = (offline[0], offline[-1])
+        return (*pair, f"Opened on {ui.model_label(pair[0])} vs {ui.model_label(pair[1])}: "
+                       "ResNet50's and Xception's weights are not on this server (they are "
+                       "downloaded on first use), the EfficientNet-Lite models work offline.")
+    first = choices[0]
+    second = choices[min(1, len(choices) - 1)]
+    return first, second, "Opened on the first two models offered here."
+
+
 ctx = ui.page_intro(
-    "⚖️ ResNet vs Xception",
-    "The same image explained with the same method and settings on two networks. "
-    "ResNet50 (224×224, 2015) and Xception (299×299, 2017) were both trained on ImageNet "
-    "but see the image differently. Any two available models can be compared.",
+    "⚖️ Compare models",
+    "The same image explained with the same method and settings on two networks, e.g. "
+    "ResNet50 (224×224, 2015) vs Xception (299×299, 2017), or EfficientNet-Lite0 (224×224) "
+    "vs -Lite2 (260×260): trained on the same ImageNet classes, they see the image differently.",
     "do both models rely on the same part of the object? A model that is right for the "
     "wrong reason (background, watermark) shows it here. Compare confidences too.",
 )
 if ctx is not None:
     choices = ui.model_choices()
+    first_default, second_default, why = opening_pair(choices)
+    if "m1" not in st.session_state and "m1" not in st.query_params:
+        st.caption(why)
     c1, c2 = st.columns(2)
     with c1:
-        first = ui.selectbox("Model 1", choices, "resnet50", "m1", format_func=ui.model_label)
+        first = ui.selectbox("Model 1", choices, first_default, "m1", format_func=ui.model_label)
     with c2:
-        second = ui.selectbox("Model 2", choices,
-                              "xception" if "xception" in choices else choices[min(1, len(choices) - 1)],
-                              "m2", format_func=ui.model_label)
+        second = ui.selectbox("Model 2", choices, second_default, "m2", format_func=ui.model_label)
     method = ui.selectbox("Method", ["rise", "lime"], "rise", "method", format_func=str.upper)
     with st.expander("Method settings (shared by both models)", expanded=False):
         params = ui.method_controls(method, "m")
@@ -35,22 +54,22 @@ if ctx is not None:
                 st.info("Available here: " + (", ".join(ui.model_label(m) for m in ok) or "none")
                         + ". Choose one of them above.")
             loaded.append((col, name, clf))
-    if ui.run_button("models", "Explain with both models"):
+    if ui.run_button("models", "Explain with both models", inputs=(first, second, method, params)):
         if all(clf is None for _, _, clf in loaded):
-            st.warning("Neither model can be loaded here. Choose EfficientNet-Lite0 (offline), "
-                       "or another available model, as Model 1 or Model 2.")
-        for side, (col, name, clf) in enumerate(loaded):
+            st.warning("Neither model can be loaded here. Choose two of the models listed as "
+                       "available above.")
+        results, labels = [], []
+        for col, name, clf in loaded:
             if clf is None:
                 continue
+            image, key = ctx.prepare(clf)
+            probs = ui.cached_probabilities(name, key, _clf=clf, _image=image)
+            target = int(probs.argmax())
             with col:
-                image = clf.prepare(ctx.raw)
-                key = ui.image_key(ctx.raw, clf)
-                probs = ui.cached_probabilities(name, key, _clf=clf, _image=image)
-                target = int(probs.argmax())
                 st.metric(f"{ui.model_label(name)} predicts", clf.class_names[target],
-                          f"confidence {probs[target]:.1%}", delta_color="off")
-                res = ui.run(ctx, method, params, target, ui.model_label(name), clf=clf,
-                              model_name=name, image=image, image_key=key)
-                if res is not None:
-                    ui.show(res, ctx, f"models-{side}", label=ui.model_label(name))
+                          f"confidence {probs[target]:.1%}", delta_color="off", delta_arrow="off")
+            results.append(ui.run(ctx, method, params, target, ui.model_label(name), clf=clf,
+                                  model_name=name, image=image, image_key=key))
+            labels.append(ui.model_label(name))
+        ui.show_results("models", results, ctx, labels=labels)
     ui.auc_summary()

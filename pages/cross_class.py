@@ -32,27 +32,31 @@ if ctx is not None:
         targets = list(dict.fromkeys([*picked, *([extra] if extra >= 0 else [])]))
         if not targets:
             st.info("Pick at least one class.")
-        elif ui.run_button("cross", "Explain these classes"):
-            for col, t in zip(st.columns(len(targets)), targets, strict=True):
-                with col:
-                    res = ui.run(ctx, method, params, t, names[t])
-                    if res is not None:
-                        ui.show(res, ctx, f"cross-{t}", label=f"{method.upper()} {names[t]}")
+        elif ui.run_button("cross", "Explain these classes", inputs=("classes", method, params,
+                                                                        targets)):
+            results = [ui.run(ctx, method, params, t, names[t]) for t in targets]
+            ui.show_results("cross", results, ctx, labels=[names[t] for t in targets])
     else:
         samples = ui.sample_names()
-        chosen = ui.multiselect("Images", samples, samples[:3], "images", max_selections=4)
+        lab = [n for n in samples if "/" in n]  # the data/ folder's images, by class
+        st.caption("The images of the data/ folder (one per class) are picked first."
+                   if lab else "No images in data/<class>/ yet: the sample photos are offered "
+                               "(see data/README.md to add your own class folders).")
+        chosen = ui.multiselect("Images", samples, (lab or samples)[:3], "images",
+                                max_selections=4, format_func=ui.image_label)
         if not chosen:
             st.info("Pick at least one image.")
-        elif ui.run_button("cross", "Explain these images"):
-            for col, name in zip(st.columns(len(chosen)), chosen, strict=True):
-                with col:
-                    raw = ui.sample_image(name)
-                    image = ctx.clf.prepare(raw)
-                    key = ui.image_key(raw, ctx.clf)
-                    probs = ui.cached_probabilities(ctx.model_name, key, _clf=ctx.clf, _image=image)
-                    target = int(probs.argmax())
-                    res = ui.run(ctx, method, params, target, f"{name}: {names[target]}",
-                                  image=image, image_key=key, image_name=name)
-                    if res is not None:
-                        ui.show(res, ctx, f"cross-img-{name}", label=f"{method.upper()} {name}")
+        elif ui.run_button("cross", "Explain these images", inputs=("images", method, params,
+                                                                       chosen)):
+            results, labels = [], []
+            for name in chosen:
+                raw = ui.sample_image(name)
+                image = ctx.clf.prepare(raw)
+                key = ui.image_key(raw, ctx.clf)
+                probs = ui.cached_probabilities(ctx.model_name, key, _clf=ctx.clf, _image=image)
+                target = int(probs.argmax())
+                results.append(ui.run(ctx, method, params, target, f"{name}: {names[target]}",
+                                      image=image, image_key=key, image_name=name))
+                labels.append(f"{ui.image_label(name)} → {names[target]}")
+            ui.show_results("cross", results, ctx, labels=labels)
     ui.auc_summary()

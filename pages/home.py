@@ -33,12 +33,9 @@ if ctx is not None:
         )
         st.caption("One click explains the top class with the default settings "
                    "(RISE: 1000 masks, LIME: 1000 samples).")
-    if ui.run_button("home", "Explain the top class with RISE and LIME"):
+    if ui.run_button("home", "Explain the top class with RISE and LIME", inputs="defaults"):
         target, _, _ = ui.target_of(ctx)
-        cols = st.columns(2)
-        for col, method in zip(cols, ("rise", "lime"), strict=True):
-            with col:
-                res = ui.run(ctx, method, ui.default_params(method), target)
-                if res is not None:
-                    ui.show(res, ctx, f"home-{method}", label=method.upper())
+        results = [ui.run(ctx, method, ui.default_params(method), target)
+                   for method in ("rise", "lime")]
+        ui.show_results("home", results, ctx)
     ui.auc_summary()

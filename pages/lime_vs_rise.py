@@ -10,7 +10,7 @@ ctx = ui.page_intro(
     "weights (blue pushes *against* the class); RISE's map is smooth and always positive.",
     "where do they agree? Agreement from two different methods is stronger evidence. "
     "LIME follows object boundaries; RISE can find evidence that crosses them. Grad-CAM, "
-    "on the right, is a white-box reference: it reads the model's gradients instead of "
+    "in the last row, is a white-box reference: it reads the model's gradients instead of "
     "asking it questions.",
 )
 if ctx is not None:
@@ -21,20 +21,15 @@ if ctx is not None:
     with c2:
         st.subheader("RISE")
         rise = ui.rise_controls("r")
-    if ui.run_button("versus", "Explain with both"):
+    if ui.run_button("versus", "Explain with both", inputs=(lime, rise)):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        cols = st.columns(3)
-        for col, method, params in zip(cols[:2], ("lime", "rise"), (lime, rise), strict=True):
-            with col:
-                res = ui.run(ctx, method, params, target)
-                if res is not None:
-                    ui.show(res, ctx, f"versus-{method}", label=method.upper())
-        with cols[2]:
-            res = ui.run(ctx, "gradcam", {}, target, "Grad-CAM")
-            if res is not None:
-                ui.show(res, ctx, "versus-gradcam", label="Grad-CAM (white-box reference)")
-                st.caption("Not a black-box method: Grad-CAM (Selvaraju et al., 2017) uses the "
-                           "gradients at the model's last convolutional layer. A yardstick for "
-                           "the two maps on the left, not a third opinion of the same kind.")
+        results = [ui.run(ctx, method, params, target, label)
+                   for method, params, label in (("lime", lime, "LIME"), ("rise", rise, "RISE"),
+                                                 ("gradcam", {}, "Grad-CAM"))]
+        ui.show_results("versus", results, ctx,
+                        labels=["LIME", "RISE", "Grad-CAM (white-box reference)"])
+        st.caption("Grad-CAM is not a black-box method: it uses the gradients at the model's "
+                   "last convolutional layer (Selvaraju et al., 2017). It is a yardstick for "
+                   "the two maps above, not a third opinion of the same kind.")
     ui.auc_summary()

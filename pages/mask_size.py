@@ -23,14 +23,11 @@ if ctx is not None:
         fill = ui.fill_control("fill")
     if not sizes:
         st.info("Pick at least one grid size.")
-    elif ui.run_button("masks", "Compare mask sizes"):
+    elif ui.run_button("masks", "Compare mask sizes", inputs=(sorted(sizes), n_masks, keep, fill)):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        for col, s in zip(st.columns(len(sizes)), sorted(sizes), strict=True):
-            with col:
-                res = ui.run(ctx, "rise", {"n_masks": n_masks, "mask_size": s, "keep_prob": keep,
+        results = [ui.run(ctx, "rise", {"n_masks": n_masks, "mask_size": s, "keep_prob": keep,
                                         "fill": fill},
-                              target, f"s = {s}")
-                if res is not None:
-                    ui.show(res, ctx, f"masks-{s}", label=f"RISE s={s}")
+                          target, f"s = {s}") for s in sorted(sizes)]
+        ui.show_results("masks", results, ctx, labels=[f"s = {s}" for s in sorted(sizes)])
     ui.auc_summary()

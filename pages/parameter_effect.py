@@ -36,12 +36,10 @@ if ctx is not None:
         st.subheader("Set B")
         params_b = ui.method_controls(method, "b", {"n_masks": 300, "num_samples": 300,
                                                     "hide_color": "blue", "num_features": 5})
-    if ui.run_button("params", "Compare A and B"):
+    if ui.run_button("params", "Compare A and B", inputs=(method, params_a, params_b)):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        for col, params, tag in zip(st.columns(2), (params_a, params_b), "AB", strict=True):
-            with col:
-                res = ui.run(ctx, method, params, target, f"Set {tag}")
-                if res is not None:
-                    ui.show(res, ctx, f"params-{tag}", label=f"{method.upper()} set {tag}")
+        results = [ui.run(ctx, method, params, target, f"Set {tag}")
+                   for params, tag in zip((params_a, params_b), "AB", strict=True)]
+        ui.show_results("params", results, ctx, labels=["Set A", "Set B"])
     ui.auc_summary()

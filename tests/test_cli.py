@@ -247,3 +247,22 @@ def test_gradcam_fill_and_sanity(square_cnn, tmp_path, capsys):
 def test_bad_fill_and_stages(tmp_path, capsys, args, message):
     assert main(["--sample", "coffee", *args, "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+def test_seed_flags_read_the_labs_class_folders(square_cnn, tmp_path, monkeypatch, capsys):
+    """``main.py --test_image_path data/ --test_image_index i`` over ``data/<class>/<image>``,
+    and a single ``data/<class>/<image>`` path, both explained."""
+    import numpy as np
+    from PIL import Image
+
+    _, model_path = square_cnn
+    for cls, name in (("espresso", "coffee.png"), ("egyptian_cat", "chelsea.png")):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        Image.fromarray(np.full((32, 32, 3), 100, np.uint8)).save(tmp_path / "data" / cls / name)
+    data = tmp_path / "data"
+    args = translate(["--test_image_path", str(data), "--test_image_index", "1"])
+    assert args == [str(data / "espresso" / "coffee.png")]  # classes in order, then files
+    out = tmp_path / "out"
+    assert main([*translate(["--test_image_path", str(data / "egyptian_cat" / "chelsea.png")]),
+                 "--model", str(model_path), "--n-masks", "20", "--out", str(out),
+                 "--quiet"]) == 0
+    assert (out / "chelsea_model_rise_heatmap.png").is_file() or any(out.glob("chelsea_*"))

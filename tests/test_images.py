@@ -264,3 +264,55 @@ def test_devices_and_endless_streams_are_not_read_forever():
 
     with pytest.raises(ImageError, match="larger than 256 MB"):
         load_image(Endless())
+
+def _save(path, w=40, h=30):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(gradient_rgb(w, h)).save(path)
+
+
+def test_data_folder_is_listed_by_class(tmp_path, monkeypatch):
+    import xai_core.images as images
+
+    _save(tmp_path / "espresso" / "coffee.png")
+    _save(tmp_path / "missile" / "rocket.png")
+    _save(tmp_path / "missile" / "b.jpg")
+    (tmp_path / "missile" / "notes.txt").write_text("not an image")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    _save(tmp_path / ".hidden" / "x.png")
+    assert images.data_images(tmp_path) == {"espresso": ["espresso/coffee.png"],
+                                            "missile": ["missile/b.jpg", "missile/rocket.png"]}
+    assert [p.name for p in images.list_images(tmp_path)] == ["coffee.png", "b.jpg", "rocket.png"]
+    monkeypatch.setattr(images, "DATA_DIR", tmp_path)
+    names = images.sample_names()
+    assert names[-3:] == ["espresso/coffee.png", "missile/b.jpg", "missile/rocket.png"]
+    assert images.load_sample("missile/rocket.png").shape == (30, 40, 3)
+    with pytest.raises(ImageError, match="unknown sample"):
+        images.load_sample("../secret.png")
+
+
+def test_missing_or_empty_data_folder_lists_nothing(tmp_path, monkeypatch):
+    import xai_core.images as images
+
+    assert images.data_images(tmp_path / "absent") == {}
+    assert images.data_images(tmp_path) == {}
+    monkeypatch.setattr(images, "DATA_DIR", tmp_path / "absent")
+    assert images.sample_names() == list(images.SAMPLE_IMAGES)
+
+
+def test_fit_to_size_pads_or_crops_a_wide_photo():
+    wide = np.zeros((300, 600, 3), np.uint8)
+    wide[:, :, 0] = 255  # all red
+    pad = fit_to_size(wide, (224, 224), "pad")
+    assert pad.shape == (224, 224, 3)
+    np.testing.assert_allclose(pad[0, 112], [124, 116, 104])  # grey band on top
+    np.testing.assert_allclose(pad[112, 112], [255, 0, 0])  # the whole photo, smaller
+    assert (pad[:, 112, 0] > 250).sum() == 112  # 600x300 -> 224x112
+    crop = fit_to_size(wide, (224, 224))
+    assert (crop[:, :, 0] > 250).all()
+    from xai_core.images import is_square_enough
+
+    assert not is_square_enough(wide.shape, (224, 224))
+    assert is_square_enough((301, 300, 3), (224, 224))
+    with pytest.raises(ValueError, match="crop"):
+        fit_to_size(wide, (224, 224), "stretch")

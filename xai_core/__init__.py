@@ -55,6 +55,7 @@ from xai_core.metrics import (
 )
 from xai_core.models import (
     MODEL_NAMES,
+    OFFLINE_MODEL_NAMES,
     PREPROCESSING,
     Classifier,
     imagenet_class_names,
@@ -89,6 +90,7 @@ __all__ = [
     "MAX_PIXELS",
     "METHODS",
     "MODEL_NAMES",
+    "OFFLINE_MODEL_NAMES",
     "PREPROCESSING",
     "SAMPLERS",
     "SANITY_METHODS",

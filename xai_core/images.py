@@ -254,8 +254,15 @@ def _too_large_message(exc: Exception) -> str:
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
-def fit_to_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize the shorter side to fit ``size`` and centre-crop the rest.
+#: Colour of the bands :func:`fit_to_size` adds in ``"pad"`` mode: ImageNet's mean RGB,
+#: which every ImageNet preprocessing maps close to 0.
+PAD_COLOUR = (124, 116, 104)
+
+FIT_MODES = ("crop", "pad")
+
+
+def fit_to_size(image: np.ndarray, size: tuple[int, int], mode: str = "crop") -> np.ndarray:
+    """Resize an image to ``size``, keeping its proportions.
 
     Parameters
     ----------
@@ -263,6 +270,10 @@ def fit_to_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         (H, W, 3) RGB array, uint8 or float in [0, 255].
     size
         Target (height, width).
+    mode
+        ``"crop"``: scale the shorter side to fit and cut the centre out (what was
+        outside the centre is lost). ``"pad"``: scale the longer side to fit and fill the
+        bands on the short sides with :data:`PAD_COLOUR` (the whole photo is kept, smaller).
 
     Returns
     -------
@@ -272,6 +283,8 @@ def fit_to_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"expected an RGB image of shape (H, W, 3); got shape {arr.shape}")
+    if mode not in FIT_MODES:
+        raise ValueError(f"mode must be 'crop' or 'pad'; got {mode!r}")
     th, tw = int(size[0]), int(size[1])
     if th < 1 or tw < 1:
         raise ValueError(f"target size must be positive; got {size}")
@@ -280,6 +293,16 @@ def fit_to_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = arr.shape[:2]
     if h < 1 or w < 1:
         raise ValueError(f"the image is empty: shape {arr.shape}")
+    if mode == "pad":
+        scale = min(th / h, tw / w)
+        nh, nw = min(th, max(1, round(h * scale))), min(tw, max(1, round(w * scale)))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        resized = cv2.resize(arr.astype(np.float32), (nw, nh), interpolation=interp)
+        out = np.empty((th, tw, 3), np.float32)
+        out[:] = np.asarray(PAD_COLOUR, np.float32)
+        top, left = (th - nh) // 2, (tw - nw) // 2
+        out[top : top + nh, left : left + nw] = resized
+        return np.ascontiguousarray(np.clip(out, 0.0, 255.0), dtype=np.float32)
     # Crop first, in the source, the part that will fill the target, then resize only
     # that: the work is bounded by the source and target sizes whatever the aspect ratio
     # (resizing first would blow a thin strip up to gigabytes).
@@ -293,6 +316,13 @@ def fit_to_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if out.ndim == 2:  # cv2 drops a channel axis of size 1; ours has 3
         out = out[:, :, None]
     return np.ascontiguousarray(np.clip(out, 0.0, 255.0), dtype=np.float32)
+
+
+def is_square_enough(shape: tuple[int, ...], size: tuple[int, int], tolerance: float = 0.02) -> bool:
+    """Whether an image of ``shape`` (H, W, ...) fits ``size`` with at most ``tolerance``
+    relative change of proportions (nothing worth cropping or padding)."""
+    h, w = shape[0], shape[1]
+    return abs((w / h) / (size[1] / size[0]) - 1.0) <= tolerance
 
 
 def _skimage_sample(name: str) -> Callable[[], np.ndarray]:
@@ -313,28 +343,58 @@ SAMPLE_IMAGES: dict[str, Callable[[], np.ndarray]] = {
     for name in ("coffee", "chelsea", "rocket", "astronaut", "motorcycle_left", "camera")
 }
 
+#: The lab's data folder: ``data/<class>/<image>`` (see ``data/README.md``).
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: File name endings treated as images when a folder is listed.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
 
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+
+
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """The image files (by :data:`IMAGE_SUFFIXES`) directly in ``folder``, sorted by name."""
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """The image files (by :data:`IMAGE_SUFFIXES`) in ``folder`` and its class subfolders.
+
+    The files directly in ``folder`` come first, sorted by name; then those of each
+    subfolder one level down (the lab's ``data/<class>/<image>`` layout), by class, then
+    by name. Hidden files and deeper folders are skipped.
+    """
+    root = Path(folder)
+    files = _images_in(root)
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files += _images_in(sub)
+    return files
+
+
+def data_images(folder: str | os.PathLike | None = None) -> dict[str, list[str]]:
+    """The lab's images by class: ``{class: ["<class>/<file>", ...]}`` from ``data/``.
+
+    ``folder`` defaults to :data:`DATA_DIR`. A missing or empty folder gives ``{}``;
+    classes without images are left out.
+    """
+    root = Path(DATA_DIR if folder is None else folder)
+    if not root.is_dir():
+        return {}
+    out: dict[str, list[str]] = {}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        names = [f"{sub.name}/{p.name}" for p in _images_in(sub)]
+        if names:
+            out[sub.name] = names
+    return out
 
 
 def sample_names() -> list[str]:
-    """Names of the sample images: scikit-image's photos, then image files in ``data/``."""
-    extra = [p.name for p in list_images(DATA_DIR)] if DATA_DIR.is_dir() else []
-    return list(SAMPLE_IMAGES) + extra
+    """Names of the sample images: scikit-image's photos, then the ``data/`` images as
+    ``"<class>/<file>"`` (see :func:`data_images`)."""
+    return list(SAMPLE_IMAGES) + [n for names in data_images().values() for n in names]
 
 
 def load_sample(name: str) -> np.ndarray:
     """Load a sample image by name (see :func:`sample_names`) as RGB uint8 (H, W, 3)."""
     if name in SAMPLE_IMAGES:
         return SAMPLE_IMAGES[name]()
-    path = DATA_DIR / name
-    if name in sample_names():
-        return load_image(path)
+    if name in sample_names():  # only names listed: no path from outside data/
+        return load_image(DATA_DIR / name)
     raise ImageError(f"unknown sample image {name!r}; choose one of: {', '.join(sample_names())}")

@@ -196,3 +196,20 @@ def test_interrupted_download_leaves_no_partial_file(monkeypatch, tmp_path):
     with pytest.raises(ModelLoadError, match="efficientnet_lite0"):
         load_classifier("xception")
     assert not [p for p in (tmp_path / "models").iterdir()]  # nothing half-written stays
+
+
+def test_efficientnet_lite2_is_offline_and_recognises_real_photos(tmp_path, monkeypatch):
+    from xai_core.models import efficientnet_lite
+
+    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
+    lite2 = load_classifier("efficientnet_lite2", engine="keras")
+    assert lite2.input_size == (260, 260) and lite2.n_classes == 1000
+    top = lite2.top_k(lite2.prepare(load_sample("coffee")), 1)[0]
+    assert top[1] == "espresso"
+    cat = lite2.top_k(lite2.prepare(load_sample("chelsea")), 1)[0]
+    assert cat[1] in {"tiger cat", "Egyptian cat", "tabby, tabby cat"}
+    # Lite1's architecture takes its package's weights one to one (shapes checked on load)
+    assert efficientnet_lite.input_size("lite1") == (240, 240)
+    assert [a[4] for a in efficientnet_lite._block_args("lite2")][-1] == 352
+    with pytest.raises(ValueError, match="variant"):
+        efficientnet_lite.input_size("lite9")

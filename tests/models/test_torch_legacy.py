@@ -157,7 +157,7 @@ def test_damaged_weights_become_a_model_load_error(fake_torch, tmp_path, monkeyp
 
     bad = tmp_path / "weights.pth"
     bad.write_bytes(good_file(fake_torch))  # readable, but not EfficientNet's tensors
-    monkeypatch.setattr(efficientnet_lite, "weights_path", lambda: bad)
+    monkeypatch.setattr(efficientnet_lite, "weights_path", lambda variant="lite0": bad)
     monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(ModelLoadError, match="EfficientNet-Lite0 weights") as info:
         load_classifier("efficientnet_lite0", engine="keras")

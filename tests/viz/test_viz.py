@@ -431,26 +431,107 @@ def test_overlay_figure():
     assert fig.layout.yaxis.autorange == "reversed"
 
 
-def test_isolines_figure_draws_the_same_contours_as_the_image():
+def test_isolines_figure_draws_the_same_contours_as_the_image_one_trace_per_level():
     image, sal = _grey_image(), _cone()
     fig = render.isolines_figure(image, sal, "inferno", n_levels=4, mode="value", dim=0.2)
     levels = render.contour_levels(sal, 4, "value")
     contours = render.compute_contours(sal, levels)
-    paths = [(p, level) for level, paths in zip(levels, contours, strict=True) for p in paths]
+    assert sum(len(c) for c in contours) > len(levels)  # the outer level has corner arcs
     assert fig.data[0].type == "image"
     lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
-    # The outer level runs off the image: four corner arcs, so more paths than levels.
-    assert len(lines) == len(paths) > len(levels)
+    assert len(lines) == len(levels)  # one trace per level, however many paths
     lut = render.colormap_lut("inferno")
-    for trace, (path, level) in zip(lines, paths, strict=True):
-        np.testing.assert_allclose(trace.x, path[:, 1])
-        np.testing.assert_allclose(trace.y, path[:, 0])
+    for trace, level, paths in zip(lines, levels, contours, strict=True):
+        x = np.asarray(trace.x, dtype=float)
+        y = np.asarray(trace.y, dtype=float)
+        gaps = np.flatnonzero(np.isnan(x))
+        assert len(gaps) == len(paths) - 1 and trace.connectgaps is False
+        pieces = np.split(np.stack([y, x], axis=1), gaps)
+        for piece, path in zip(pieces, paths, strict=True):
+            piece = piece[~np.isnan(piece[:, 0])]
+            np.testing.assert_allclose(piece, path)
         t = (level - sal.min()) / np.ptp(sal)
         assert _parse_rgb(trace.line.color) == tuple(lut[int(np.floor(t * 255 + 0.5))])
     bar = fig.data[-1]
     assert bar.mode == "markers" and bar.marker.showscale is True
-    np.testing.assert_allclose(bar.marker.colorbar.tickvals, levels)
-    assert len(fig.data) == 1 + len(paths) + 1
+    ticks = bar.marker.colorbar.ticktext
+    assert 2 <= len(ticks) <= 6
+    assert len({len(t.split(".")[-1]) if "." in t else 0 for t in ticks}) == 1  # one precision
+    assert len(fig.data) == 1 + len(levels) + 1
+
+
+def test_piecewise_constant_map_gets_level_lines_not_superpixel_borders():
+    """A LIME-like map (constant blocks, signed): lines follow a smoothed map, none near 0."""
+    image = _grey_image()
+    sal = np.zeros((65, 65))
+    sal[10:30, 10:30] = 0.3
+    sal[35:55, 35:55] = -0.2
+    sal[10:30, 35:55] = 0.01  # a weak block: its border is near 0, drawn white before
+    fig = render.isolines_figure(image, sal, "RdBu", n_levels=8)
+    lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
+    assert lines
+    m = 0.3
+    for trace in lines:
+        level = float(trace.name.split()[-1])
+        assert abs(level) >= 0.4 * m - 1e-6  # no near-white lines on the photo
+        r, g, b = _parse_rgb(trace.line.color)
+        assert min(r, g, b) < 200  # a visible colour, not the white-grey middle
+    # the weak block has no line of its own
+    xs = np.concatenate([np.asarray(t.x, dtype=float) for t in lines])
+    ys = np.concatenate([np.asarray(t.y, dtype=float) for t in lines])
+    inside_weak = (ys > 12) & (ys < 28) & (xs > 37) & (xs < 53)
+    assert not inside_weak.any()
+
+
+def test_shared_value_range_sets_every_face():
+    image, sal = _grey_image(), _cone()
+    weak = sal * 0.1
+    vr = render.shared_value_range([sal, weak])
+    assert vr == (float(sal.min()), float(sal.max()))
+    for fig in (render.heatmap_figure(weak, value_range=vr),
+                render.overlay_figure(image, weak, value_range=vr)):
+        trace = fig.data[-1]
+        assert (trace.zmin, trace.zmax) == vr
+    bar = render.isolines_figure(image, sal, value_range=vr).data[-1]
+    assert (bar.marker.cmin, bar.marker.cmax) == vr
+    # the weak map, on the strong map's scale, is drawn in the colormap's low colours
+    low = render.heatmap_image(weak, "jet", value_range=vr)
+    own = render.heatmap_image(weak, "jet")
+    assert low.astype(int).sum() != own.astype(int).sum()
+    assert np.array_equal(render.heatmap_image(sal, "jet", value_range=vr),
+                          render.heatmap_image(sal, "jet"))
+    signed = render.shared_value_range([sal, -0.5 * sal])
+    assert signed[0] == -signed[1] == -float(np.abs(sal).max())
+    with pytest.raises(ValueError, match="value_range"):
+        render.heatmap_figure(sal, value_range=(1.0, 1.0))
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0.41, 0.51), (-0.25, 0.25), (0.0632, 0.0765),
+                                        (0.0, 1.0), (-0.017, 0.017), (3.0, 1200.0)])
+def test_nice_ticks_are_few_round_and_of_one_precision(lo, hi):
+    values, labels = render.nice_ticks(lo, hi, 6)
+    assert 2 <= len(values) <= 6
+    assert all(lo - 1e-12 <= v <= hi + 1e-12 for v in values)
+    assert len({len(t.split(".")[-1]) if "." in t else 0 for t in labels}) == 1
+    steps = np.diff(values)
+    np.testing.assert_allclose(steps, steps[0])
+
+
+def test_grid_image_with_row_titles_and_colorbars():
+    tiles = [(f"t{i}", np.full((150, 150, 3), 100, np.uint8)) for i in range(4)]
+    plain = render.grid_image(tiles, cols=2, title_height=20, gap=4)
+    bars = [render.Colorbar("RISE score", "jet", (0.4, 0.5)),
+            render.Colorbar("LIME weight", "RdBu", (-0.2, 0.2))]
+    out = render.grid_image(tiles, cols=2, title_height=20, gap=4,
+                            row_titles=["row one", "row two"], colorbars=bars)
+    assert out.shape[0] == plain.shape[0] + 2 * 20
+    assert out.shape[1] > plain.shape[1]
+    right = out[:, plain.shape[1]:]
+    jet = {tuple(int(v) for v in c) for c in render.colormap_lut("jet")[[10, 128, 245]]}
+    colours = {tuple(int(v) for v in c) for c in right.reshape(-1, 3)}
+    assert jet <= colours  # the jet bar: low, middle and high colours
+    with pytest.raises(ValueError, match="row_titles"):
+        render.grid_image(tiles, cols=2, row_titles=["only one"])
 
 
 def test_isolines_figure_constant_map_has_only_the_image():
@@ -474,7 +555,8 @@ def test_grid_figure():
     # Every cell keeps the image orientation and square pixels, on its own axes.
     for name, x_name in (("yaxis", "x"), ("yaxis2", "x2"), ("yaxis3", "x3")):
         axis = fig.layout[name]
-        assert axis.autorange == "reversed" and axis.scaleanchor == x_name
+        reversed_y = axis.autorange == "reversed" or (axis.range and axis.range[0] > axis.range[1])
+        assert reversed_y and axis.scaleanchor == x_name
     # The heatmap's colour bar sits next to its own (top-left) cell.
     heat = fig.data[0]
     assert heat.xaxis == "x" and heat.colorbar.x < 0.6 and heat.colorbar.y > 0.5
@@ -484,3 +566,28 @@ def test_grid_figure():
 def test_grid_figure_rejects_bad_panels(panels):
     with pytest.raises(ValueError):
         render.grid_figure(panels)
+
+
+def test_flatness_flags_a_map_whose_spread_is_small_next_to_the_score():
+    rng = np.random.default_rng(0)
+    # RISE: values are expected scores; 0.58..0.63 around 0.6 is flat (spread/mean ~ 7 %)
+    flat = 0.58 + 0.045 * rng.random((64, 64))
+    strong = 0.41 + 0.10 * rng.random((64, 64))
+    assert render.flatness(flat, "rise", 0.39) < render.FLAT_BELOW
+    assert render.is_flat(flat, "rise", 0.39)
+    assert not render.is_flat(strong, "rise", 0.94)
+    # the same shape at a tenth of the score is just as informative: relative, not absolute
+    assert render.flatness(strong * 0.1, "rise", 0.05) == pytest.approx(
+        render.flatness(strong, "rise", 0.5))
+    # LIME: weights in probability units, compared with the class probability
+    weights = np.zeros((64, 64))
+    weights[:32] = 0.004
+    assert render.is_flat(weights, "lime", 0.4)
+    assert not render.is_flat(weights * 50, "lime", 0.4)
+    # one stray pixel does not make a map informative
+    spike = np.full((64, 64), 0.5)
+    spike[0, 0] = 0.9
+    assert render.is_flat(spike, "rise", 0.5)
+    assert render.flatness(np.zeros((8, 8)), "lime", 0.0) == 0.0
+    with pytest.raises(ValueError, match="method"):
+        render.flatness(flat, "gradcam", 0.5)

@@ -12,14 +12,22 @@ Dependencies point one way: zoo -> backends -> classifier -> paths.
 
 from xai_core.models.classifier import PREPROCESSING, Backend, Classifier
 from xai_core.models.paths import cache_dir
-from xai_core.models.zoo import MODEL_NAMES, imagenet_class_names, load_classifier
+from xai_core.models.zoo import (
+    MODEL_NAMES,
+    OFFLINE_MODEL_NAMES,
+    imagenet_class_names,
+    load_classifier,
+    weights_present,
+)
 
 __all__ = [
     "MODEL_NAMES",
+    "OFFLINE_MODEL_NAMES",
     "PREPROCESSING",
     "Backend",
     "Classifier",
     "cache_dir",
     "imagenet_class_names",
     "load_classifier",
+    "weights_present",
 ]

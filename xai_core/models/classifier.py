@@ -179,12 +179,14 @@ class Classifier:
 
     __call__ = predict
 
-    def prepare(self, image: np.ndarray) -> np.ndarray:
-        """Resize and centre-crop a :func:`~xai_core.load_image` result to :attr:`input_size`.
+    def prepare(self, image: np.ndarray, fit: str = "crop") -> np.ndarray:
+        """Resize a :func:`~xai_core.load_image` result to :attr:`input_size`.
 
-        Returns float32 (H, W, 3) in [0, 255].
+        ``fit="crop"`` keeps the centre (default), ``"pad"`` the whole photo with grey
+        bands (see :func:`~xai_core.images.fit_to_size`). Returns float32 (H, W, 3) in
+        [0, 255].
         """
-        return fit_to_size(image, self.input_size)
+        return fit_to_size(image, self.input_size, fit)
 
     def top_k(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
         """The ``k`` most probable classes for one prepared image: (index, name, probability)."""

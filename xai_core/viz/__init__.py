@@ -9,6 +9,8 @@ saliency over the image, coloured by their level).
 - :mod:`~xai_core.viz.contours`: isoline levels and paths, computed once for both renderers.
 - :mod:`~xai_core.viz.raster`: uint8 RGB images, grids and PNG files (no browser needed).
 - :mod:`~xai_core.viz.figures`: Plotly figures, grids of them, deletion/insertion curves.
+- :mod:`~xai_core.viz.scale`: one value range for a comparison (``value_range=`` of every
+  renderer), round colour-bar ticks, and the flat-map criterion.
 
 All functions are pure: they never modify their inputs and never touch Streamlit.
 References: RISE, Petsiuk, Das & Saenko, BMVC 2018 (arXiv:1806.07421); LIME, Ribeiro,
@@ -28,10 +30,12 @@ from xai_core.viz.figures import (
     curves_figure,
     grid_figure,
     heatmap_figure,
+    image_figure,
     isolines_figure,
     overlay_figure,
 )
 from xai_core.viz.raster import (
+    Colorbar,
     grid_image,
     heatmap_image,
     isolines_image,
@@ -40,9 +44,19 @@ from xai_core.viz.raster import (
     representations,
     save_png,
 )
+from xai_core.viz.scale import (
+    FLAT_BELOW,
+    flatness,
+    is_flat,
+    map_spread,
+    nice_ticks,
+    shared_value_range,
+)
 
 __all__ = [
     "COLORMAPS",
+    "FLAT_BELOW",
+    "Colorbar",
     "ContourMode",
     "Contours",
     "Panel",
@@ -51,12 +65,17 @@ __all__ = [
     "contour_levels",
     "curves_figure",
     "default_colormap",
+    "flatness",
     "grid_figure",
     "grid_image",
     "heatmap_figure",
     "heatmap_image",
+    "image_figure",
+    "is_flat",
     "isolines_figure",
     "isolines_image",
+    "map_spread",
+    "nice_ticks",
     "normalise",
     "overlay_figure",
     "overlay_image",
@@ -64,4 +83,5 @@ __all__ = [
     "png_bytes",
     "representations",
     "save_png",
+    "shared_value_range",
 ]

@@ -114,9 +114,12 @@ def _colour(positions: np.ndarray, colormap: str) -> np.ndarray:
     return _lut(colormap)[np.clip(index, 0, 255)]
 
 
-def _plotly_range(sal: np.ndarray) -> tuple[float, float]:
-    """``(zmin, zmax)`` for Plotly, equal to :func:`_value_range` but never an empty interval."""
-    lo, hi = _value_range(sal)
+def _plotly_range(
+    sal: np.ndarray, value_range: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """``(zmin, zmax)`` for Plotly: ``value_range`` if given, else :func:`_value_range`;
+    never an empty interval."""
+    lo, hi = value_range if value_range is not None else _value_range(sal)
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 

@@ -16,6 +16,7 @@ from skimage.measure import find_contours
 from xai_core._common import check_image, check_int
 from xai_core.viz._arrays import _fit, _to_uint8
 from xai_core.viz.colors import (
+    _DIVERGING,
     _check_colormap,
     _check_fraction,
     _check_saliency,
@@ -116,6 +117,32 @@ class _Isolines:
     value_range: tuple[float, float]  # saliency values at the colormap's ends
 
 
+#: A map with at most this many distinct values per pixel is piecewise constant (LIME's
+#: superpixels): its isolines would trace every superpixel border, so it is smoothed first.
+_PIECEWISE_FRACTION = 0.02
+#: Gaussian smoothing of a piecewise-constant map, as a fraction of its shorter side
+#: (about 3 px at 224 px: borders become slopes, small superpixels keep their level).
+_SMOOTH_FRACTION = 0.012
+#: On a signed map, levels closer to 0 than this fraction of the range are not drawn:
+#: their colour is the diverging colormap's near-white middle, unreadable on a photo.
+_SIGNED_GAP = 0.4
+
+
+def _is_piecewise_constant(sal: np.ndarray) -> bool:
+    return np.unique(sal).size <= max(2, int(_PIECEWISE_FRACTION * sal.size))
+
+
+def _smoothed(sal: np.ndarray) -> np.ndarray:
+    """``sal`` lightly blurred if it is piecewise constant (see :data:`_PIECEWISE_FRACTION`)."""
+    if not _is_piecewise_constant(sal):
+        return sal
+    import cv2
+
+    sigma = max(1.0, _SMOOTH_FRACTION * min(sal.shape))
+    return cv2.GaussianBlur(sal, (0, 0), sigmaX=sigma, sigmaY=sigma,
+                            borderType=cv2.BORDER_REFLECT)
+
+
 def _isolines(
     image: np.ndarray,
     saliency: np.ndarray,
@@ -123,13 +150,36 @@ def _isolines(
     n_levels: int,
     mode: ContourMode,
     dim: float,
+    value_range: tuple[float, float] | None = None,
 ) -> _Isolines:
+    """Levels, lines and colours of a map's isolines.
+
+    A piecewise-constant map (LIME) is lightly smoothed first, so its lines are level
+    lines rather than superpixel borders. With ``value_range`` (a page's shared scale),
+    levels in ``"value"`` mode are evenly spaced over that range, so a level means the same
+    value on every map of the page; only those inside this map's range are drawn. On a
+    signed map with a diverging colormap, levels near 0 are left out (near-white lines).
+    """
     name = _check_colormap(colormap)
     d = _check_fraction("dim", dim)
     img = check_image(image)
-    sal = _fit(_check_saliency(saliency), img.shape)
-    levels = contour_levels(sal, n_levels, mode)
+    sal = _smoothed(_fit(_check_saliency(saliency), img.shape))
+    lo, hi = value_range if value_range is not None else _value_range(sal)
+    n = check_int("n_levels", n_levels, 1, _MAX_LEVELS)
+    if lo < 0.0 and name in _DIVERGING and mode == "value":
+        # signed map: half the levels on each side, spaced over the saturated part of the
+        # scale (|value| >= _SIGNED_GAP * m), so no line gets the near-white middle colour
+        m = max(abs(lo), abs(hi))
+        half = np.linspace(_SIGNED_GAP * m, m, max(1, (n + 1) // 2) + 1)[:-1]
+        levels = np.concatenate([-half[::-1], half])
+        levels = levels[(levels > sal.min()) & (levels < sal.max())]
+    elif value_range is not None and mode == "value":
+        levels = np.linspace(lo, hi, n + 2)[1:-1]
+        levels = levels[(levels > sal.min()) & (levels < sal.max())]
+    else:
+        levels = contour_levels(sal, n, mode)
+        if lo < 0.0 and name in _DIVERGING:
+            levels = levels[np.abs(levels) >= _SIGNED_GAP * max(abs(lo), abs(hi))]
     contours = compute_contours(sal, levels)
-    lo, hi = _value_range(sal)
     colours = _colour(_unit_positions(levels, lo, hi), name).reshape(-1, 3)
     return _Isolines(_to_uint8(img * (1.0 - d)), levels, contours, colours, (lo, hi))

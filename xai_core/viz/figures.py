@@ -21,6 +21,7 @@ from xai_core.viz.colors import (
     plotly_colorscale,
 )
 from xai_core.viz.contours import ContourMode, _isolines
+from xai_core.viz.scale import check_value_range, nice_ticks
 
 _HOVER_SALIENCY = "row %{y}, column %{x}<br>saliency %{z:.4g}<extra></extra>"
 
@@ -50,22 +51,55 @@ def _style_image_figure(fig: go.Figure, title: str | None) -> go.Figure:
     return fig
 
 
-def _saliency_heatmap(sal: np.ndarray, colormap: str, opacity: float = 1.0) -> go.Heatmap:
-    zmin, zmax = _plotly_range(sal)
+def _colorbar(lo: float, hi: float, title: str) -> dict:
+    """A colour bar with at most six round ticks written with one precision."""
+    values, labels = nice_ticks(lo, hi, 6)
+    return dict(thickness=12, title=dict(text=title, side="right"), tickvals=values,
+                ticktext=labels, outlinewidth=0)
+
+
+def _saliency_heatmap(sal: np.ndarray, colormap: str, opacity: float = 1.0,
+                      value_range: tuple[float, float] | None = None,
+                      colorbar_title: str | None = None) -> go.Heatmap:
+    zmin, zmax = _plotly_range(sal, check_value_range(value_range))
     return go.Heatmap(
         z=sal.astype(np.float32),
         colorscale=plotly_colorscale(colormap),
         zmin=zmin,
         zmax=zmax,
         opacity=opacity,
-        colorbar=dict(thickness=12, title=dict(text="saliency")),
+        colorbar=_colorbar(zmin, zmax, colorbar_title or "saliency"),
         hovertemplate=_HOVER_SALIENCY,
         name="saliency",
     )
 
 
+def image_figure(image: np.ndarray, title: str | None = None) -> go.Figure:
+    """The image itself, styled like the other faces (for a row image | heatmap | ...).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        RGB image, (H, W, 3), uint8 or float with values in [0, 255].
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``go.Image`` trace (hover: RGB).
+    """
+    img = check_image(image)
+    return _style_image_figure(
+        go.Figure(go.Image(z=_to_uint8(img), hovertemplate=_HOVER_IMAGE, name="image")), title)
+
+
 def heatmap_figure(
-    saliency: np.ndarray, colormap: str = "jet", title: str | None = None
+    saliency: np.ndarray,
+    colormap: str = "jet",
+    title: str | None = None,
+    *,
+    value_range: tuple[float, float] | None = None,
+    colorbar_title: str | None = None,
+    showscale: bool = True,
 ) -> go.Figure:
     """Interactive heatmap of a saliency map, coloured as :func:`heatmap_image`.
 
@@ -79,6 +113,13 @@ def heatmap_figure(
         One of :data:`COLORMAPS`.
     title : str, optional
         Figure title.
+    value_range : (float, float), optional
+        ``(zmin, zmax)``: e.g. one range for every map of a comparison
+        (:func:`~xai_core.viz.scale.shared_value_range`). Default: the map's own range.
+    colorbar_title : str, optional
+        The colour bar's title (default ``"saliency"``); say which scale it is.
+    showscale : bool
+        Whether to draw the colour bar.
 
     Returns
     -------
@@ -87,7 +128,9 @@ def heatmap_figure(
     """
     name = _check_colormap(colormap)
     sal = _check_saliency(saliency)
-    return _style_image_figure(go.Figure(_saliency_heatmap(sal, name)), title)
+    trace = _saliency_heatmap(sal, name, value_range=value_range, colorbar_title=colorbar_title)
+    trace.showscale = showscale
+    return _style_image_figure(go.Figure(trace), title)
 
 
 def overlay_figure(
@@ -96,6 +139,10 @@ def overlay_figure(
     colormap: str = "jet",
     alpha: float = 0.5,
     title: str | None = None,
+    *,
+    value_range: tuple[float, float] | None = None,
+    colorbar_title: str | None = None,
+    showscale: bool = True,
 ) -> go.Figure:
     """Interactive overlay: the image with the saliency heatmap on top, as :func:`overlay_image`.
 
@@ -111,6 +158,8 @@ def overlay_figure(
         Opacity of the heatmap in [0, 1].
     title : str, optional
         Figure title.
+    value_range, colorbar_title, showscale
+        As in :func:`heatmap_figure`.
 
     Returns
     -------
@@ -125,9 +174,11 @@ def overlay_figure(
     fig = go.Figure(
         [
             go.Image(z=_to_uint8(img), hovertemplate=_HOVER_IMAGE, name="image"),
-            _saliency_heatmap(sal, name, opacity=a),
+            _saliency_heatmap(sal, name, opacity=a, value_range=value_range,
+                              colorbar_title=colorbar_title),
         ]
     )
+    fig.data[1].showscale = showscale
     return _style_image_figure(fig, title)
 
 
@@ -140,6 +191,10 @@ def isolines_figure(
     dim: float = 0.0,
     title: str | None = None,
     thickness: int = 2,
+    *,
+    value_range: tuple[float, float] | None = None,
+    colorbar_title: str | None = None,
+    showscale: bool = True,
 ) -> go.Figure:
     """Interactive isolines over the image: the same lines as :func:`isolines_image`.
 
@@ -155,38 +210,48 @@ def isolines_figure(
         Figure title.
     thickness : int
         Line width in screen pixels, 1 to 16.
+    value_range, colorbar_title, showscale
+        As in :func:`heatmap_figure`; with ``value_range`` the levels are spaced over
+        it (see :func:`isolines_image`).
 
     Returns
     -------
     plotly.graph_objects.Figure
         A ``go.Image`` trace (the image, dimmed), then one ``go.Scatter`` in
-        ``"lines"`` mode per contour path (hover: its level), then, if there is at
-        least one level, an invisible ``go.Scatter`` of markers that only carries the
-        colour bar, with a tick at each level.
+        ``"lines"`` mode per level holding all of that level's paths (separated by
+        gaps; hover: its level), then, if there is at least one level and
+        ``showscale``, an invisible ``go.Scatter`` of markers that only carries the
+        colour bar (at most six round ticks).
     """
     width = check_int("thickness", thickness, 1, 16)
-    iso = _isolines(image, saliency, colormap, n_levels, mode, dim)
+    iso = _isolines(image, saliency, colormap, n_levels, mode, dim,
+                    check_value_range(value_range))
     name = _check_colormap(colormap)
     traces: list[go.BaseTraceType] = [
         go.Image(z=iso.base, hovertemplate=_HOVER_IMAGE, name="image")
     ]
+    decimals = _level_decimals(iso.value_range)
     for k, (level, paths, colour) in enumerate(
         zip(iso.levels, iso.contours, iso.colours, strict=True)
     ):
-        label = f"level {level:.3g}"
-        for path in paths:
-            traces.append(
-                go.Scatter(
-                    x=path[:, 1],
-                    y=path[:, 0],
-                    mode="lines",
-                    line=dict(color=_rgb_string(colour), width=width),
-                    name=label,
-                    legendgroup=f"level-{k}",
-                    hovertemplate=label + "<extra></extra>",
-                )
+        if not paths:
+            continue
+        label = f"level {level:.{decimals}f}"
+        gap = np.full((1, 2), np.nan)
+        joined = np.concatenate([part for path in paths for part in (path, gap)][:-1])
+        traces.append(
+            go.Scatter(
+                x=joined[:, 1],
+                y=joined[:, 0],
+                mode="lines",
+                line=dict(color=_rgb_string(colour), width=width),
+                connectgaps=False,
+                name=label,
+                legendgroup=f"level-{k}",
+                hovertemplate=label + "<extra></extra>",
             )
-    if len(iso.levels) > 0:
+        )
+    if len(iso.levels) > 0 and showscale:
         lo, hi = iso.value_range
         if hi <= lo:  # pragma: no cover - a map with levels has a range
             hi = lo + 1.0
@@ -203,18 +268,25 @@ def isolines_figure(
                     cmin=lo,
                     cmax=hi,
                     showscale=True,
-                    colorbar=dict(
-                        thickness=12,
-                        title=dict(text="level"),
-                        tickvals=[float(v) for v in iso.levels],
-                        ticktext=[f"{v:.3g}" for v in iso.levels],
-                    ),
+                    colorbar=_colorbar(lo, hi, colorbar_title or "level"),
                 ),
                 hoverinfo="skip",
                 name="levels",
             )
         )
-    return _style_image_figure(go.Figure(traces), title)
+    fig = _style_image_figure(go.Figure(traces), title)
+    # exactly the image's extent, as for the other faces (lines and the colour-bar carrier
+    # must not pad the axes, or the isolines panel comes out smaller than its neighbours)
+    h, w = iso.base.shape[:2]
+    fig.update_xaxes(range=[-0.5, w - 0.5], autorange=False)
+    fig.update_yaxes(range=[h - 0.5, -0.5], autorange=False)
+    return fig
+
+
+def _level_decimals(value_range: tuple[float, float]) -> int:
+    """Decimals that tell a range's levels apart, as for its colour-bar ticks."""
+    labels = nice_ticks(*value_range, 6)[1]
+    return max((len(t.split(".")[1]) if "." in t else 0) for t in labels) + 1
 
 
 _AXIS_KEYS_NOT_COPIED = frozenset(
@@ -228,6 +300,7 @@ def grid_figure(
     title: str | None = None,
     *,
     panel_height: int = 320,
+    horizontal_spacing: float | None = None,
 ) -> go.Figure:
     """Combine figures into one, in a grid of subplots (``plotly.subplots.make_subplots``).
 
@@ -246,6 +319,9 @@ def grid_figure(
         Title of the whole grid.
     panel_height : int
         Height of one row in pixels, at least 100.
+    horizontal_spacing : float, optional
+        Space between columns as a fraction of the width (default: 0.08, less with many
+        columns); small values suit panels without colour bars of their own.
 
     Returns
     -------
@@ -274,9 +350,14 @@ def grid_figure(
         rows=nrows,
         cols=ncols,
         subplot_titles=[p.title for p in items],
-        horizontal_spacing=0.08 if ncols == 1 else min(0.08, 0.5 / (ncols - 1)),
+        horizontal_spacing=(horizontal_spacing if horizontal_spacing is not None else
+                            0.08 if ncols == 1 else min(0.08, 0.5 / (ncols - 1))),
         vertical_spacing=0.12 if nrows == 1 else min(0.12, 0.5 / (nrows - 1)),
     )
+    traces: list[go.BaseTraceType] = []
+    rows: list[int] = []
+    cols_: list[int] = []
+    bars: list[dict] = []
     for i, panel in enumerate(items):
         row, col = i // ncols + 1, i % ncols + 1
         cell = fig.get_subplot(row, col)
@@ -297,12 +378,16 @@ def grid_figure(
             thickness=10,
         )
         for trace in panel.figure.data:
-            fig.add_trace(trace, row=row, col=col)
-            added = fig.data[-1]
-            if "colorbar" in added and added.showscale is not False:
-                added.colorbar.update(colorbar)
-            if "marker" in added and "colorbar" in added.marker and added.marker.showscale:
-                added.marker.colorbar.update(colorbar)
+            bars.append(colorbar)
+            traces.append(trace)
+            rows.append(row)
+            cols_.append(col)
+    fig.add_traces(traces, rows=rows, cols=cols_)  # one call: far faster than one per trace
+    for added, colorbar in zip(fig.data, bars, strict=True):  # the copies, not the panels
+        if "colorbar" in added and added.showscale is not False:
+            added.colorbar.update(colorbar)
+        if "marker" in added and "colorbar" in added.marker and added.marker.showscale:
+            added.marker.colorbar.update(colorbar)
     fig.update_layout(
         title=dict(text=title) if title else None,
         height=nrows * row_height + (60 if title else 20),

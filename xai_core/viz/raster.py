@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -23,11 +24,16 @@ from xai_core.viz.colors import (
     _value_range,
 )
 from xai_core.viz.contours import ContourMode, _isolines
+from xai_core.viz.scale import check_value_range, nice_ticks
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def heatmap_image(saliency: np.ndarray, colormap: str = "jet") -> np.ndarray:
+def heatmap_image(
+    saliency: np.ndarray,
+    colormap: str = "jet",
+    value_range: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Colour a saliency map.
 
     The map is normalised as by :func:`normalise`; an unsigned map's [0, 1] and a
@@ -41,6 +47,10 @@ def heatmap_image(saliency: np.ndarray, colormap: str = "jet") -> np.ndarray:
         Float (H, W) saliency map, H, W >= 2.
     colormap : str
         One of :data:`COLORMAPS`.
+    value_range : (float, float), optional
+        The values at the colormap's two ends, e.g. one range shared by every map of a
+        comparison (:func:`shared_value_range`); values outside are clipped. Default:
+        the map's own range as above.
 
     Returns
     -------
@@ -49,11 +59,16 @@ def heatmap_image(saliency: np.ndarray, colormap: str = "jet") -> np.ndarray:
     """
     name = _check_colormap(colormap)
     sal = _check_saliency(saliency)
-    return _colour(_unit_positions(sal, *_value_range(sal)), name)
+    vr = check_value_range(value_range) or _value_range(sal)
+    return _colour(_unit_positions(sal, *vr), name)
 
 
 def overlay_image(
-    image: np.ndarray, saliency: np.ndarray, colormap: str = "jet", alpha: float = 0.5
+    image: np.ndarray,
+    saliency: np.ndarray,
+    colormap: str = "jet",
+    alpha: float = 0.5,
+    value_range: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Blend the heatmap of a saliency map over an image.
 
@@ -69,6 +84,8 @@ def overlay_image(
         One of :data:`COLORMAPS`.
     alpha : float
         Opacity of the heatmap in [0, 1]: 0 gives the image, 1 the heatmap.
+    value_range : (float, float), optional
+        As in :func:`heatmap_image`.
 
     Returns
     -------
@@ -78,7 +95,7 @@ def overlay_image(
     name = _check_colormap(colormap)
     a = _check_fraction("alpha", alpha)
     img = check_image(image)
-    heat = heatmap_image(_fit(_check_saliency(saliency), img.shape), name)
+    heat = heatmap_image(_fit(_check_saliency(saliency), img.shape), name, value_range)
     return _to_uint8((1.0 - a) * img + a * heat.astype(np.float32))
 
 
@@ -90,6 +107,7 @@ def isolines_image(
     mode: ContourMode = "value",
     dim: float = 0.0,
     thickness: int = 1,
+    value_range: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Draw the isolines of a saliency map over an image.
 
@@ -115,6 +133,11 @@ def isolines_image(
         1 gives black) so that the lines stand out.
     thickness : int
         Line width in pixels, 1 to 16.
+    value_range : (float, float), optional
+        A shared scale (see :func:`heatmap_image`); in ``"value"`` mode the levels are
+        then evenly spaced over it. A piecewise-constant map (LIME) is lightly smoothed
+        before its lines are traced, and on a signed map levels near 0 (near-white in a
+        diverging colormap) are left out.
 
     Returns
     -------
@@ -122,7 +145,8 @@ def isolines_image(
         uint8 (H, W, 3) RGB image.
     """
     width = check_int("thickness", thickness, 1, 16)
-    iso = _isolines(image, saliency, colormap, n_levels, mode, dim)
+    iso = _isolines(image, saliency, colormap, n_levels, mode, dim,
+                    check_value_range(value_range))
     out = np.ascontiguousarray(iso.base.copy())
     shift = 4  # sub-pixel precision of cv2's drawing: coordinates in 1/16 pixel
     for paths, colour in zip(iso.contours, iso.colours, strict=True):
@@ -144,12 +168,23 @@ def isolines_image(
     return out
 
 
+@dataclass(frozen=True)
+class Colorbar:
+    """A vertical colour bar for :func:`grid_image`: what it measures and its scale."""
+
+    label: str
+    colormap: str
+    value_range: tuple[float, float]
+
+
 def grid_image(
     tiles: Sequence[tuple[str, np.ndarray]],
     cols: int = 3,
     *,
     title_height: int = 28,
     gap: int = 8,
+    row_titles: Sequence[str] | None = None,
+    colorbars: Sequence[Colorbar] = (),
 ) -> np.ndarray:
     """Tile images into one, each under a strip with its title (for PNG export).
 
@@ -169,14 +204,22 @@ def grid_image(
         Height in pixels of the title strip above each tile (0: no titles).
     gap : int
         White space in pixels between cells.
+    row_titles : sequence of str, optional
+        One title per row, written left-aligned in a strip of ``title_height`` pixels
+        across the whole row, above the tiles' own titles (e.g. the method, model,
+        class and settings of a comparison's row).
+    colorbars : sequence of Colorbar
+        Colour bars drawn right of the grid, one per kind of map shown, each with at most
+        six round ticks written with one precision and its label above it.
 
     Returns
     -------
     numpy.ndarray
-        uint8 RGB image of shape
+        uint8 RGB image. Without row titles and colour bars its shape is
         ``(rows * (title_height + H) + (rows - 1) * gap, c * W + (c - 1) * gap, 3)``
         where H is the common tile height, W the cell width, ``c = min(cols, len(tiles))``
-        and ``rows = ceil(len(tiles) / c)``.
+        and ``rows = ceil(len(tiles) / c)``; each row title adds ``title_height`` rows of
+        pixels, each colour bar a column on the right.
     """
     if len(tiles) == 0:
         raise ValueError("grid_image needs at least one tile")
@@ -188,6 +231,10 @@ def grid_image(
         if not isinstance(tile, (tuple, list)) or len(tile) != 2 or not isinstance(tile[0], str):
             raise ValueError(f"tile {i} must be a (title, image) pair; got {type(tile).__name__}")
         checked.append((tile[0], _check_rgb_uint8(f"the image of tile {i} ({tile[0]!r})", tile[1])))
+    nrows = math.ceil(len(checked) / ncols)
+    if row_titles is not None and len(row_titles) != nrows:
+        raise ValueError(f"row_titles needs one title per row ({nrows}); got {len(row_titles)}")
+    head = strip if row_titles is not None else 0
 
     height = max(img.shape[0] for _, img in checked)
     scaled = []
@@ -198,37 +245,76 @@ def grid_image(
             img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
         scaled.append((title, img))
     cell = max(img.shape[1] for _, img in scaled)
-    nrows = math.ceil(len(scaled) / ncols)
+    row_h = head + strip + height
+    grid_w = ncols * cell + (ncols - 1) * space
+    bar_w = _colorbar_width(height) if colorbars else 0
     out = np.full(
-        (nrows * (strip + height) + (nrows - 1) * space, ncols * cell + (ncols - 1) * space, 3),
+        (nrows * row_h + (nrows - 1) * space, grid_w + len(colorbars) * bar_w, 3),
         255,
         dtype=np.uint8,
     )
+    for r in range(nrows):
+        if head and row_titles[r]:  # type: ignore[index]
+            _put_title(out, row_titles[r], 0, r * (row_h + space), grid_w, head,  # type: ignore[index]
+                       align="left", bold=True)
     for i, (title, img) in enumerate(scaled):
-        y0 = (i // ncols) * (strip + height + space)
+        y0 = (i // ncols) * (row_h + space) + head
         x0 = (i % ncols) * (cell + space)
         left = x0 + (cell - img.shape[1]) // 2
         out[y0 + strip : y0 + strip + height, left : left + img.shape[1]] = img
         if strip > 0 and title:
             _put_title(out, title, x0, y0, cell, strip)
+    for k, bar in enumerate(colorbars):
+        _draw_colorbar(out, bar, grid_w + k * bar_w, out.shape[0], bar_w)
     return out
 
 
-def _put_title(out: np.ndarray, title: str, x0: int, y0: int, width: int, height: int) -> None:
-    """Write ``title`` centred in the strip at (x0, y0) of size width x height, in place."""
+def _colorbar_width(tile_height: int) -> int:
+    return max(90, tile_height // 2)
+
+
+def _draw_colorbar(out: np.ndarray, bar: Colorbar, x0: int, total_h: int, width: int) -> None:
+    """A vertical colour bar in the column ``x0 .. x0 + width`` of ``out``, in place."""
+    name = _check_colormap(bar.colormap)
+    lo, hi = check_value_range(bar.value_range) or (0.0, 1.0)
+    top, bottom = 44, total_h - 12
+    if bottom - top < 40:
+        top, bottom = 4, total_h - 4
+    x_bar = x0 + 12
+    bar_px = 16
+    positions = np.linspace(1.0, 0.0, bottom - top)  # high values on top
+    out[top:bottom, x_bar : x_bar + bar_px] = _colour(positions, name)[:, None, :]
+    cv2.rectangle(out, (x_bar, top), (x_bar + bar_px - 1, bottom - 1), (80, 80, 80), 1)
+    scale = 0.42
+    for value, text in zip(*nice_ticks(lo, hi, 6), strict=True):
+        y = round(top + (hi - value) / (hi - lo) * (bottom - top - 1))
+        cv2.line(out, (x_bar + bar_px, y), (x_bar + bar_px + 4, y), (60, 60, 60), 1)
+        (_, th), _ = cv2.getTextSize(text, _FONT, scale, 1)
+        cv2.putText(out, text, (x_bar + bar_px + 7, y + th // 2), _FONT, scale, (30, 30, 30), 1,
+                    cv2.LINE_AA)
+    lines = bar.label.split("\n")[:2]
+    for j, line in enumerate(lines):
+        _put_title(out, line, x0, 4 + j * 18, width, 18, align="left")
+
+
+def _put_title(out: np.ndarray, title: str, x0: int, y0: int, width: int, height: int,
+               *, align: str = "centre", bold: bool = False) -> None:
+    """Write ``title`` in the strip at (x0, y0) of size width x height, in place."""
     scale = 0.5 * height / cv2.getTextSize("Ag", _FONT, 1.0, 1)[0][1]
+    weight = 2 if bold else 1
     text = "".join(c if 32 <= ord(c) < 127 else "?" for c in title)
 
     def fits(s: str) -> bool:
-        return cv2.getTextSize(s, _FONT, scale, 1)[0][0] <= width - 4
+        return cv2.getTextSize(s, _FONT, scale, weight)[0][0] <= width - 4
 
     if not fits(text):
         while text and not fits(text + ".."):
             text = text[:-1]
         text += ".."
-    (tw, th), _ = cv2.getTextSize(text, _FONT, scale, 1)
-    origin = (x0 + max(0, (width - tw) // 2), y0 + (height + th) // 2)
-    cv2.putText(out, text, origin, _FONT, scale, (30, 30, 30), 1, cv2.LINE_AA)
+    (tw, th), _ = cv2.getTextSize(text, _FONT, scale, weight)
+    left = x0 + 2 if align == "left" else x0 + max(0, (width - tw) // 2)
+    origin = (left, y0 + (height + th) // 2)
+    cv2.putText(out, text, origin, _FONT, scale, (30, 30, 30), weight, cv2.LINE_AA)
 
 
 def png_bytes(image_uint8: np.ndarray) -> bytes:
@@ -272,6 +358,7 @@ def representations(
     n_levels: int = 8,
     mode: ContourMode = "value",
     dim: float = 0.0,
+    value_range: tuple[float, float] | None = None,
 ) -> dict[str, np.ndarray]:
     """Render the three faces of a saliency map as images, as the command line saves them.
 
@@ -281,7 +368,7 @@ def representations(
         RGB image, (H, W, 3), uint8 or float with values in [0, 255].
     saliency : numpy.ndarray
         Float (h, w) saliency map; resized bilinearly to (H, W) if needed.
-    colormap, alpha, n_levels, mode, dim
+    colormap, alpha, n_levels, mode, dim, value_range
         As in :func:`overlay_image` and :func:`isolines_image`.
 
     Returns
@@ -293,7 +380,8 @@ def representations(
     img = check_image(image)
     sal = _fit(_check_saliency(saliency), img.shape)
     return {
-        "heatmap": heatmap_image(sal, colormap),
-        "overlay": overlay_image(img, sal, colormap, alpha),
-        "isolines": isolines_image(img, sal, colormap, n_levels, mode, dim),
+        "heatmap": heatmap_image(sal, colormap, value_range),
+        "overlay": overlay_image(img, sal, colormap, alpha, value_range),
+        "isolines": isolines_image(img, sal, colormap, n_levels, mode, dim,
+                                   value_range=value_range),
     }

@@ -1,0 +1,278 @@
+"""A page's results as one comparison: one scale per kind of map, compact titled rows,
+flat maps flagged, and one PNG of the whole comparison for a report.
+
+Every result is one row: image | heatmap | overlay | isolines, under a title with the
+method, model, class, probability, key settings, forward passes and time. Maps of one
+kind (RISE scores, LIME weights) share one colormap and one value range on the page
+(:func:`xai_core.viz.shared_value_range`), unless the reader asks to scale each map alone.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+import xai_core as xc
+from dashboard.models import model_label
+from dashboard.sidebar import Context
+from dashboard.state import toggle
+from dashboard.views import Result, _aucs, curves
+
+#: What the values of each kind of map are, for colour bars and the units note.
+UNITS = {
+    "rise": ("RISE score", "expected class probability when that part is kept"),
+    "lime": ("LIME weight", "change of class probability a superpixel brings (linear model)"),
+    "gradcam": ("Grad-CAM value", "gradient-weighted activation, scaled to [0, 1]; white-box"),
+}
+
+#: Height of a row's panels in pixels: about their width in a 1400 px wide window, so the
+#: square images fill their cells.
+ROW_HEIGHT = 210
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How one kind of map is drawn on a page: one colormap, and one range unless own."""
+
+    kind: str
+    colormap: str
+    value_range: tuple[float, float] | None  # None: each map on its own range
+    signed: bool
+
+    def range_of(self, saliency: np.ndarray) -> tuple[float, float]:
+        if self.value_range is not None:
+            return self.value_range
+        return xc.viz.shared_value_range([saliency])
+
+    @property
+    def title(self) -> str:
+        name = UNITS.get(self.kind, (self.kind.upper(), ""))[0]
+        return f"{name}<br>{'page scale' if self.value_range is not None else 'own scale'}"
+
+
+def page_scales(results: Sequence[Result], colormap: str | None, alone: bool) -> dict[str, Scale]:
+    """One :class:`Scale` per kind of map among ``results``.
+
+    Signed maps (LIME with negative weights) get a diverging colormap symmetric about 0,
+    unsigned ones a sequential colormap over the page's range. A colormap chosen in the
+    sidebar is used for every kind; "auto" picks RdBu for signed kinds and jet otherwise.
+    """
+    scales = {}
+    for kind in dict.fromkeys(r.expl.method for r in results):
+        maps = [r.expl.display_saliency for r in results if r.expl.method == kind]
+        shared = xc.viz.shared_value_range(maps)
+        signed = shared[0] < 0.0
+        cmap = colormap or ("RdBu" if signed else "jet")
+        vr = None if alone else (shared if shared[1] > shared[0] else None)
+        scales[kind] = Scale(kind, cmap, vr, signed)
+    return scales
+
+
+def _key_params(expl: xc.Explanation) -> str:
+    p = expl.params
+    if expl.method == "rise":
+        used = expl.extra.get("masks_used", p.get("n_masks"))
+        r = expl.extra.get("r_estimate")
+        masks = f"{used} masks" + (f" (r ≈ {r:.2f})" if r is not None else "")
+        return f"{masks}, s = {p.get('mask_size')}, p = {p.get('keep_prob')}"
+    parts = [f"{p.get('num_samples')} samples", str(p.get("segmentation")),
+             f"hide {p.get('hide_color')}"]
+    if p.get("num_features") not in (None, 100000):
+        parts.append(f"{p.get('num_features')} superpixels")
+    if p.get("positive_only"):
+        parts.append("positive only")
+    return ", ".join(parts)
+
+
+def timing(expl: xc.Explanation, cached: bool) -> str:
+    """``"12.3 s"``; ``"cached (orig. 12.3 s)"`` for a result taken from the cache; for a
+    RISE map made from a run shared with the image's other classes (no model call of its
+    own), says so instead of a meaningless "0.0 s"."""
+    if cached:
+        return f"cached (orig. {expl.wall_s:.1f} s)"
+    if expl.method == "rise" and expl.forward_passes == 0:
+        return "no new model calls: the masks' scores of this image's RISE run were reused"
+    return f"{expl.wall_s:.1f} s"
+
+
+def describe(res: Result) -> str:
+    """The row's title: method, model, class, probability, settings, passes, time, seed."""
+    e = res.expl
+    return (f"**{e.method.upper()}** · {model_label(res.model_key)} · {e.image_name} · "
+            f"class **{e.target_label}** (p = {e.probability:.3f}) · {_key_params(e)} · "
+            f"{_passes(e)}{timing(e, res.cached)} · seed {e.seed}")
+
+
+def _passes(e: xc.Explanation) -> str:
+    return f"{e.forward_passes} forward passes · " if e.forward_passes else ""
+
+
+def _plain(text: str) -> str:
+    """``text`` for the PNG's ASCII font."""
+    for a, b in (("**", ""), ("·", "|"), ("≈", "~"), ("≥", ">="), ("–", "-"), ("…", "...")):
+        text = text.replace(a, b)
+    return text
+
+
+def flat_notice(expl: xc.Explanation) -> str | None:
+    """A plain note when a map is nearly flat (:func:`xai_core.viz.flatness`), else ``None``.
+
+    Only for the black-box maps, which are in score units; Grad-CAM's map is normalised to
+    [0, 1] and says nothing about how much the score moves.
+    """
+    if expl.method not in ("rise", "lime"):
+        return None
+    f = xc.viz.flatness(expl.display_saliency, expl.method, expl.probability)
+    if f >= xc.viz.FLAT_BELOW:
+        return None
+    return (f"**Nearly flat map** ({f:.0%} spread next to the class score): the score hardly "
+            "depends on which part of the image is hidden, so the colours mostly stretch small "
+            "differences and noise. Don't read much into its shape.")
+
+
+def row_figure(res: Result, scale: Scale, ctx: Context):
+    """One row: image | heatmap | overlay | isolines, with one colour bar on the right."""
+    e, display = res.expl, ctx.display
+    sal = e.display_saliency
+    vr = scale.range_of(sal)
+    vr = vr if vr[1] > vr[0] else None
+    common = dict(colormap=scale.colormap, value_range=vr, colorbar_title=scale.title)
+    panels = [
+        ("image", xc.viz.image_figure(e.image)),
+        ("heatmap", xc.heatmap_figure(sal, showscale=False, **common)),
+        ("overlay", xc.overlay_figure(e.image, sal, alpha=display.alpha, showscale=False,
+                                      **common)),
+        ("isolines", xc.isolines_figure(e.image, sal, n_levels=display.levels,
+                                        mode=display.level_mode, dim=0.3, **common)),
+    ]
+    fig = xc.grid_figure(panels, cols=4, panel_height=ROW_HEIGHT, horizontal_spacing=0.015)
+    fig.update_layout(margin=dict(l=0, r=70, t=22, b=0), height=ROW_HEIGHT + 22)
+    fig.update_annotations(font_size=13, yshift=-2)
+    if len(fig.data) and not any(getattr(t, "showscale", None) or
+                                 (t.type == "scatter" and t.marker.showscale) for t in fig.data):
+        # isolines without levels (a flat map): the heatmap carries the colour bar instead
+        for t in fig.data:
+            if t.type == "heatmap":
+                t.showscale = True
+                break
+    return fig
+
+
+def report_png(results: Sequence[Result], scales: dict[str, Scale], ctx: Context) -> bytes:
+    """One PNG of the whole comparison: a titled row per result and its colour bars
+    (the command line's renderer, :func:`xai_core.viz.grid_image`)."""
+    display = ctx.display
+    tiles, titles, bars = [], [], []
+    for i, res in enumerate(results):
+        e = res.expl
+        scale = scales[e.method]
+        vr = scale.range_of(e.display_saliency)
+        vr = vr if vr[1] > vr[0] else None
+        img = np.clip(e.image, 0, 255).astype(np.uint8)
+        faces = xc.representations(img, e.display_saliency, colormap=scale.colormap,
+                                   alpha=display.alpha, n_levels=display.levels,
+                                   mode=display.level_mode, dim=0.3, value_range=vr)
+        faces["isolines"] = xc.viz.isolines_image(img, e.display_saliency, scale.colormap,
+                                                  display.levels, display.level_mode, 0.3,
+                                                  thickness=2, value_range=vr)
+        tiles += [("image", img)] + [(k, faces[k]) for k in ("heatmap", "overlay", "isolines")]
+        titles.append(_plain(f"{i + 1}. " + describe(res)))
+        if scale.value_range is None and vr is not None:
+            bars.append(xc.viz.Colorbar(f"{i + 1}. {UNITS[e.method][0]}\nown scale",
+                                        scale.colormap, vr))
+    for scale in scales.values():
+        if scale.value_range is not None:
+            bars.append(xc.viz.Colorbar(f"{UNITS[scale.kind][0]}\npage scale", scale.colormap,
+                                        scale.value_range))
+    grid = xc.grid_image(tiles, cols=4, title_height=24, gap=6, row_titles=titles,
+                         colorbars=bars)
+    return xc.png_bytes(grid)
+
+
+def units_note(scales: dict[str, Scale], counts: dict[str, int] | None = None) -> str:
+    parts = []
+    for s in scales.values():
+        name, meaning = UNITS.get(s.kind, (s.kind, ""))
+        where = (f"{s.value_range[0]:.3g} to {s.value_range[1]:.3g}" if s.value_range
+                 else "each map's own range")
+        parts.append(f"**{name}s** ({meaning}) in {s.colormap}, {where}")
+    text = "Colours: " + "; ".join(parts) + "."
+    if any(s.value_range is not None and (counts or {}).get(k, 0) > 1
+           for k, s in scales.items()):
+        text += (" On one scale, a map whose values all sit high (or low) looks uniform: turn "
+                 "on *Scale each map on its own* to see its shape.")
+    if len(scales) > 1:
+        text += (" The methods are in different units, so compare *where* each map is "
+                 "high, not the values across methods.")
+    return text
+
+
+def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
+                 labels: Sequence[str] | None = None, stale: bool = False) -> None:
+    """Show a page's results as one comparison (see the module docstring)."""
+    pairs = [(labels[i] if labels else None, r) for i, r in enumerate(results) if r is not None]
+    if not pairs:
+        return
+    if not stale:
+        st.session_state[f"{page}-shown"] = (list(results), list(labels) if labels else None)
+    done = [r for _, r in pairs]
+    alone = toggle("Scale each map on its own", False, "ownscale",
+                   help="Off: maps of one kind share one colour scale on this page, so equal "
+                        "colours mean equal values. On: each map is stretched to its own range "
+                        "(shows the shape of a weak map, hides how weak it is).")
+    scales = page_scales(done, ctx.display.colormap, alone)
+    counts = {k: sum(r.expl.method == k for r in done) for k in scales}
+    st.caption(("**Out of date: these results are for the earlier settings.** " if stale else "")
+               + units_note(scales, counts))
+    t0 = time.perf_counter()
+    for i, (label, res) in enumerate(pairs):
+        key = f"{page}-{i}"
+        st.markdown((f"##### {label}\n" if label else "") + describe(res))
+        note = flat_notice(res.expl)
+        if note:
+            st.info(note, icon=":material/blur_on:")
+        scores = res.expl.extra.get("scores_note")
+        if scores:
+            st.warning(f"{scores[:1].upper()}{scores[1:]}.", icon=":material/warning:")
+        st.plotly_chart(row_figure(res, scales[res.expl.method], ctx), key=f"{key}-row",
+                        config={"displaylogo": False})
+        _details(res, ctx, key, label)
+    st.session_state["_draw_s"] = (time.perf_counter() - t0) / len(pairs)
+    st.download_button("⬇ Figure for your report (PNG)", report_png(done, scales, ctx),
+                       file_name=f"saliency-lab_{page}.png", mime="image/png",
+                       key=f"{page}-report", on_click="ignore",
+                       help="The whole comparison in one image: every row with its title, and "
+                            "the colour bars.")
+
+
+def _details(res: Result, ctx: Context, key: str, label: str | None) -> None:
+    expl, display = res.expl, ctx.display
+    if display.metrics:
+        results = curves(res, ctx.seed)
+        if results is not None:
+            own = results[expl.method.upper()]
+            st.plotly_chart(
+                xc.curves_figure([(expl.method.upper(), own["deletion"]),
+                                  (expl.method.upper(), own["insertion"])],
+                                 title="deletion (solid) and insertion (dashed)"),
+                key=f"{key}-curves", config={"displaylogo": False})
+            rows = st.session_state.get("_auc_rows", [])
+            where = f"{expl.model}, {expl.image_name}, {expl.target_label}"
+            new = [{"map": label or expl.method.upper(), "for": where, **_aucs(own)}]
+            new += [{"map": name, "for": where, **_aucs(c)} for name, c in results.items()
+                    if name.endswith("baseline")]
+            st.session_state["_auc_rows"] = rows + [r for r in new if r not in rows]
+    with st.expander("Settings and downloads"):
+        st.code(json.dumps(expl.record(), indent=2), language="json")
+        files = xc.export_bytes(expl, colormap=display.colormap, alpha=display.alpha,
+                                n_levels=display.levels, level_mode=display.level_mode)
+        for fname, data in files.items():
+            mime = {"png": "image/png", "json": "application/json"}.get(fname.rsplit(".", 1)[-1],
+                                                                          "application/octet-stream")
+            st.download_button(f"⬇ {fname}", data, file_name=fname, mime=mime,
+                               key=f"{key}-dl-{fname}", on_click="ignore")
