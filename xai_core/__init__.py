@@ -20,9 +20,11 @@ from xai_core.images import MAX_PIXELS, fit_to_size, load_image, load_sample, sa
 from xai_core.lime_explainer import LimeResult, check_lime_params, explain_lime
 from xai_core.masks import SAMPLERS
 from xai_core.metrics import (
+    PROTOCOLS,
     CausalCurve,
     auc_table,
     baseline_maps,
+    causal_curves,
     center_saliency,
     deletion_curve,
     faithfulness,
@@ -36,6 +38,7 @@ from xai_core.models import (
     Classifier,
     imagenet_class_names,
     load_classifier,
+    zero_input_rgb,
 )
 from xai_core.render import (
     COLORMAPS,
@@ -73,6 +76,7 @@ __all__ = [
     "METHODS",
     "MODEL_NAMES",
     "PREPROCESSING",
+    "PROTOCOLS",
     "SAMPLERS",
     "CausalCurve",
     "Classifier",
@@ -84,6 +88,7 @@ __all__ = [
     "RiseRun",
     "auc_table",
     "baseline_maps",
+    "causal_curves",
     "center_saliency",
     "check_lime_params",
     "check_rise_params",
@@ -123,4 +128,5 @@ __all__ = [
     "save_png",
     "segment",
     "split_half_r",
+    "zero_input_rgb",
 ]

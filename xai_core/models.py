@@ -61,6 +61,37 @@ PREPROCESSING = {
 }
 
 
+def zero_input_rgb(preprocessing: str) -> tuple[float, float, float]:
+    """The RGB colour in [0, 255] that ``preprocessing`` maps to 0 in the model's input.
+
+    This is what "a hidden pixel" means in the RISE authors' evaluation code, which
+    zeroes the normalised tensor: black for ``"none"`` and ``"unit"``, grey 127.5 for
+    ``"tf"``, grey 127 for ``"lite"``, and the ImageNet mean colour for ``"caffe"`` and
+    ``"torch"``.
+
+    Parameters
+    ----------
+    preprocessing
+        A key of :data:`PREPROCESSING` (e.g. ``classifier.preprocessing``).
+
+    Returns
+    -------
+    tuple of float
+        (R, G, B) in [0, 255].
+    """
+    _check_preprocessing(preprocessing)
+    if preprocessing in ("none", "unit"):
+        return (0.0, 0.0, 0.0)
+    if preprocessing == "tf":
+        return (127.5, 127.5, 127.5)
+    if preprocessing == "lite":
+        return (127.0, 127.0, 127.0)
+    if preprocessing == "caffe":
+        b, g, r = _CAFFE_MEAN_BGR
+        return (r, g, b)
+    return tuple(255.0 * m for m in _TORCH_MEAN)  # torch
+
+
 def _check_preprocessing(mode: str) -> None:
     if mode not in PREPROCESSING:
         raise ValueError(f"unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESSING)}")
