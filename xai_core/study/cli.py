@@ -76,17 +76,21 @@ def _split(text: str) -> list[str]:
 class Progress:
     """One progress line on stderr: a bar, rows done and failed, time left."""
 
-    def __init__(self, total: int, stream=sys.stderr, width: int = 24) -> None:
-        self.total, self.stream, self.width = total, stream, width
+    def __init__(self, total: int, stream=None, width: int = 24) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.total, self.width = total, width
         self.done = self.failed = 0
         self.t0 = time.perf_counter()
         self._last = 0.0
+        # a terminal gets one line redrawn in place; a log file a new line every 10 s
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._every = 0.5 if self._tty else 10.0
 
     def add(self, rows: int, failed: int) -> None:
         self.done += rows
         self.failed += failed
         now = time.perf_counter()
-        if self.done < self.total and now - self._last < 0.5:
+        if self.done < self.total and now - self._last < self._every:
             return
         self._last = now
         frac = self.done / max(self.total, 1)
@@ -94,8 +98,8 @@ class Progress:
         left = elapsed / frac - elapsed if frac > 0 else float("nan")
         left_text = f"~{left:4.0f}s left" if left == left else "   ?s left"
         bar = "#" * round(frac * self.width)
-        end = "\n" if self.done >= self.total else ""
-        self.stream.write(f"\r  study [{bar:<{self.width}}] {self.done}/{self.total} rows, "
+        start, end = ("\r", "\n" if self.done >= self.total else "") if self._tty else ("", "\n")
+        self.stream.write(f"{start}  study [{bar:<{self.width}}] {self.done}/{self.total} rows, "
                           f"{self.failed} failed, {elapsed:5.0f}s elapsed, {left_text}{end}")
         self.stream.flush()
 

@@ -38,8 +38,12 @@ def one_line_error(exc: BaseException | str, hide: Iterable[str | os.PathLike] =
     Folders named in ``hide`` are removed, and so is any other absolute folder (only the
     file name is kept); newlines become spaces.
     """
-    text = exc if isinstance(exc, str) else (f"{type(exc).__name__}: {exc}"
-                                             if not str(exc) else str(exc))
+    if isinstance(exc, str):
+        text = exc
+    elif isinstance(exc, (ValueError, RuntimeError, OSError)) and str(exc):
+        text = str(exc)  # the library's messages are written for people
+    else:
+        text = f"{type(exc).__name__}: {exc}".rstrip(": ")
     for folder in hide:
         prefix = os.fspath(folder).rstrip("/") + "/"
         text = text.replace(prefix, "")

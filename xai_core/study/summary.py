@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xai_core.explain import METHODS
 from xai_core.study.plan import STUDY_PARAMS
 
 
@@ -123,6 +124,25 @@ def _differing_factor(a: Config, b: Config) -> str | None:
     return f"{a[1]}.{diff[0]}" if len(diff) == 1 else None
 
 
+def _order_key(configs: Sequence[Config]):
+    """Sort by protocol, seed, model (in order of appearance), method, then parameters
+    by value (numbers numerically, so mask size 7 comes before 15)."""
+    models = {c[0]: k for k, c in reversed(list(enumerate(configs)))}
+    methods = {m: k for k, m in enumerate(METHODS)}
+
+    def value(v: str) -> tuple[int, float, str]:
+        try:
+            return (0, float(v), "")
+        except ValueError:
+            return (1, 0.0, v)
+
+    def key(c: Config):
+        return (c[3], c[4], models[c[0]], methods.get(c[1], len(methods)),
+                tuple(value(v) for v in _params(c).values()))
+
+    return key
+
+
 def _labels(configs: Sequence[Config]) -> dict[Config, str]:
     """Short names: model, method and the parameters that vary in this study (plus the budget)."""
     varying: dict[str, set[str]] = {}
@@ -152,7 +172,7 @@ def summarize(rows: Sequence[Mapping[str, str]], *, n_boot: int = 2000, seed: in
             scores[c][r["image"]] = (float(r["deletion_auc"]), float(r["insertion_auc"]))
         else:
             failed[c] += 1
-    configs = sorted(scores, key=lambda c: (c[3], c[4], c[0], c[1], c[2]))
+    configs = sorted(scores, key=_order_key(list(scores)))
     labels = _labels(configs)
     n_images = len({r["image"] for r in rows})
     lines = ["# Study summary", "",
