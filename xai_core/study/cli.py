@@ -138,13 +138,14 @@ def _check_models(models: list[str]) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run (or resume) a study; return the exit code."""
     from xai_core.study.plan import (
+        check_protocols,
         discover_images,
         model_label,
         parse_sets,
         plan_tasks,
         settings_grid,
     )
-    from xai_core.study.results import ResultsFile, one_line_error
+    from xai_core.study.results import ResultsFile, key_of, one_line_error
 
     args = _parser().parse_args(argv)
     models, methods, protocols = _split(args.models), _split(args.methods), _split(args.protocol)
@@ -160,14 +161,13 @@ def run(argv: list[str] | None = None) -> int:
         raise UsageError(f"--seed must be 0 or more; got {args.seed}")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1; got {args.workers}")
-    if args.address is not None and not (args.address == "auto" or args.address.startswith(
-            ("ray://", "localhost:")) or ":" in args.address):
+    if args.address is not None and args.address != "auto" and ":" not in args.address:
         raise UsageError(f"--address {args.address!r}: use auto, ray://host:port or host:port")
     if args.engine is not None and args.engine not in ("auto", "keras", "litert"):
         raise UsageError(f"--engine {args.engine!r}: choose auto, keras or litert")
     images = discover_images(args.data)
     settings = settings_grid(methods, parse_sets(args.set, methods), args.batch_size)
-    plan_tasks(images[:0], models, settings, protocols, args.seed)  # validates the protocols
+    check_protocols(protocols)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -175,8 +175,6 @@ def run(argv: list[str] | None = None) -> int:
     except OSError as exc:
         raise UsageError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
     existing = results.rows()
-    from xai_core.study.results import key_of
-
     done_keys = {key_of(r) for r in existing if r["status"] == "ok" or not args.retry_failed}
     tasks = plan_tasks(images, models, settings, protocols, args.seed, done_keys)
     total_rows = len(images) * len(models) * len(settings) * len(protocols)
@@ -249,6 +247,9 @@ def run(argv: list[str] | None = None) -> int:
                                     preprocessing=args.preprocessing, engine=args.engine,
                                     batch_size=args.batch_size, save_maps=args.save_maps)
             record["model_info"][model_label(model)] = info
+    except KeyboardInterrupt:
+        session["interrupted"] = True
+        raise
     finally:
         session["wall_s"] = round(time.perf_counter() - t0, 2)
         session["finished"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -194,6 +194,13 @@ class Task:
                        self.setting.params_text, self.seed, protocol)
 
 
+def check_protocols(protocols: Sequence[str]) -> None:
+    """Raise ``ValueError`` for a protocol that is not a key of :data:`~xai_core.metrics.PROTOCOLS`."""
+    for p in protocols:
+        if p not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {p!r}; choose one of: {', '.join(PROTOCOLS)}")
+
+
 def plan_tasks(images: Sequence[ImageItem], models: Sequence[str], settings: Sequence[Setting],
                protocols: Sequence[str], seed: int,
                done: Iterable[tuple[str, ...]] = ()) -> list[Task]:
@@ -202,9 +209,7 @@ def plan_tasks(images: Sequence[ImageItem], models: Sequence[str], settings: Seq
     Each task explains one image once and evaluates it under the protocols whose rows are
     not in ``done`` (keys from :func:`row_key`).
     """
-    for p in protocols:
-        if p not in PROTOCOLS:
-            raise ValueError(f"unknown protocol {p!r}; choose one of: {', '.join(PROTOCOLS)}")
+    check_protocols(protocols)
     finished = set(done)
     tasks = []
     for model in models:
