@@ -344,3 +344,15 @@ def test_summarize_pairs_configurations_differing_in_one_factor():
     assert text.count("| model |") == 1  # A vs B at s=7 only
     assert text.count("| method |") == 2  # LIME vs RISE s=7 and s=15 (model A)
     assert "-0.100 [-0.100, -0.100] | 100% / 0%" in text  # s=7 beats s=15 on every image
+
+
+def test_a_model_that_cannot_load_fails_its_rows_not_the_run(photos, ray_session, tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a model")
+    out = tmp_path / "out"
+    code = main([str(photos / "square"), "--models", str(bad), "--set", "rise.n_masks=8",
+                 "--out", str(out), "--workers", "1", "--quiet"])
+    rows = read_rows(out / "results.csv")
+    assert code == 1 and len(rows) == 2
+    assert all("could not be loaded" in r["status"] and str(tmp_path) not in r["status"]
+               for r in rows)
