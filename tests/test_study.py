@@ -195,6 +195,8 @@ def test_summarize_writes_intervals_around_the_means(study, capsys):
     (["--methods", "gradcam"], "unknown method"),
     (["--workers", "0"], "--workers"),
     (["--seed", "-1"], "--seed"),
+    (["--preprocessing", "imagenet"], "--preprocessing"),
+    (["--address", "nowhere"], "--address"),
 ])
 def test_bad_arguments_exit_2_with_one_line(photos, tmp_path, capsys, extra, message):
     argv = [str(photos), "--methods", "rise,lime", "--out", str(tmp_path / "o"), "--quiet", *extra]

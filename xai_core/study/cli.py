@@ -163,6 +163,11 @@ def run(argv: list[str] | None = None) -> int:
         raise UsageError(f"--workers must be at least 1; got {args.workers}")
     if args.address is not None and args.address != "auto" and ":" not in args.address:
         raise UsageError(f"--address {args.address!r}: use auto, ray://host:port or host:port")
+    from xai_core.models import PREPROCESSING
+
+    if args.preprocessing not in PREPROCESSING:
+        raise UsageError(f"--preprocessing {args.preprocessing!r}: choose one of "
+                         f"{', '.join(PREPROCESSING)}")
     if args.engine is not None and args.engine not in ("auto", "keras", "litert"):
         raise UsageError(f"--engine {args.engine!r}: choose auto, keras or litert")
     images = discover_images(args.data)
@@ -204,8 +209,13 @@ def run(argv: list[str] | None = None) -> int:
     from xai_core.study import runner
 
     t0 = time.perf_counter()
-    owns_ray = runner.start_ray(args.address, args.workers or (os.cpu_count() or 1)
-                                if args.address is None else None)
+    try:
+        owns_ray = runner.start_ray(args.address, args.workers or (os.cpu_count() or 1)
+                                    if args.address is None else None)
+    except (ConnectionError, RuntimeError) as exc:
+        where = f"the Ray cluster at {args.address}" if args.address else "a local Ray"
+        raise UsageError(f"could not start or reach {where}: "
+                         f"{one_line_error(exc).removeprefix('error: ')}") from None
     workers = args.workers or runner.cluster_cpus()
     session = {"started": started, "engine": "ray", "address": args.address or "local",
                "workers": workers, "rows_to_compute": sum(len(t.protocols) for t in tasks)}
@@ -224,16 +234,19 @@ def run(argv: list[str] | None = None) -> int:
             return one_line_error(exc, hide=[data_root])
 
     def on_result(task, result) -> None:
-        for row in result.rows:
-            if result.saliency is not None and row.get("status") == "ok":
-                rel = Path("maps") / model_label(task.model) / task.setting.method / (
-                    f"{task.image.rel.replace('/', '__')}__{_slug(task.setting.params_text)}"
-                    f"__seed{task.seed}.npy")
-                (out / rel).parent.mkdir(parents=True, exist_ok=True)
-                import numpy as np
+        map_file = None
+        if result.saliency is not None:
+            import numpy as np
 
-                np.save(out / rel, result.saliency)
-                row["map_file"] = rel.as_posix()
+            rel = Path("maps") / model_label(task.model) / task.setting.method / (
+                f"{task.image.rel.replace('/', '__')}__{_slug(task.setting.params_text)}"
+                f"__seed{task.seed}.npy")
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            np.save(out / rel, result.saliency)
+            map_file = rel.as_posix()
+        for row in result.rows:
+            if map_file is not None and row.get("status") == "ok":
+                row["map_file"] = map_file
             results.append(row)
         if bar is not None:
             bar.add(len(result.rows), sum(r.get("status") != "ok" for r in result.rows))
