@@ -358,3 +358,39 @@ def test_a_model_that_cannot_load_fails_its_rows_not_the_run(photos, ray_session
     assert code == 1 and len(rows) == 2
     assert all("could not be loaded" in r["status"] and str(tmp_path) not in r["status"]
                for r in rows)
+
+
+class _DyingWorker(StudyWorker):
+    """Its process exits on image c every time, and on image b the first time only.
+
+    ``markers`` (a folder, set on a subclass) remembers which images killed a worker.
+    """
+
+    markers = ""
+
+    def run(self, task, data):
+        import os
+
+        marker = Path(self.markers) / task.image.path.name
+        if task.image.path.stem == "c" or (task.image.path.stem == "b" and not marker.exists()):
+            marker.touch()
+            os._exit(1)
+        return super().run(task, data)
+
+
+def test_a_dying_worker_is_replaced_and_its_task_retried_once(photos, square_cnn, ray_session,
+                                                              tmp_path):
+    from xai_core.study import runner
+
+    worker = type("_DyingHere", (_DyingWorker,), {"markers": str(tmp_path)})
+    images = [i for i in discover_images(photos) if i.path.stem in ("a", "b", "c")]
+    setting = settings_grid(["rise"], {"rise": {"n_masks": [8]}})[0]
+    tasks = plan_tasks(images, [str(square_cnn[1])], [setting], ["lab"], 0)
+    got = {}
+    info = runner.run_tasks(tasks, str(square_cnn[1]), workers=2, engine="keras",
+                            read=lambda t: t.image.path.read_bytes(),
+                            on_result=lambda t, r: got.update({t.image.rel: r.rows[0]["status"]}),
+                            worker_class=worker)
+    assert isinstance(info, dict) and len(got) == 3
+    assert got["square/a.png"] == "ok" and got["square/b.png"] == "ok"  # b: died once, retried
+    assert "died twice" in got["plain/c.png"]  # c: kills its worker every time

@@ -208,17 +208,20 @@ def run_tasks(tasks: Sequence[Task], model: str, *, workers: int,
               on_result: Callable[[Task, TaskResult], None],
               read: Callable[[Task], bytes | str],
               preprocessing: str = "none", engine: str | None = None, batch_size: int = 32,
-              save_maps: bool = False) -> dict[str, Any] | str:
+              save_maps: bool = False,
+              worker_class: type[StudyWorker] = StudyWorker) -> dict[str, Any] | str:
     """Run one model's tasks on ``workers`` actors; call ``on_result`` as each finishes.
 
     ``read(task)`` returns the image's bytes, or an error text (then the task's rows get
     it). Returns the model's description from :meth:`StudyWorker.load`, or, when the
-    model cannot be loaded, the error text (every task's rows then carry it).
+    model cannot be loaded, the error text (every task's rows then carry it). A task whose
+    worker dies is run once more on a fresh worker, then recorded as failed.
+    ``worker_class``: a :class:`StudyWorker` subclass (tests).
     """
     import ray
     from ray.exceptions import RayActorError, RayError
 
-    remote = ray.remote(num_cpus=1, max_restarts=0)(StudyWorker)
+    remote = ray.remote(num_cpus=1, max_restarts=0)(worker_class)
 
     def new_actor():
         return remote.remote(model, preprocessing, engine, batch_size, save_maps)
@@ -245,11 +248,20 @@ def run_tasks(tasks: Sequence[Task], model: str, *, workers: int,
         pending = list(reversed(tasks))
         in_flight: dict[Any, tuple[Any, Task]] = {}
         load: dict[Any, int] = {a: 0 for a in actors}
+        deaths: dict[Task, int] = {}
+        # a task retried after its worker died runs alone on an idle worker, so that if the
+        # worker dies again, that task (not one queued behind it) is to blame
+        alone: set[Any] = set()
 
         def submit() -> None:
             for actor in list(load):
-                while pending and load[actor] <= QUEUED_PER_ACTOR:
-                    task = pending.pop()
+                while pending and load[actor] <= QUEUED_PER_ACTOR and actor not in alone:
+                    task = pending[-1]
+                    if task in deaths:
+                        if load[actor]:
+                            break
+                        alone.add(actor)
+                    pending.pop()
                     ref = actor.run.remote(task, read(task))
                     in_flight[ref] = (actor, task)
                     load[actor] += 1
@@ -258,15 +270,23 @@ def run_tasks(tasks: Sequence[Task], model: str, *, workers: int,
         while in_flight:
             done, _ = ray.wait(list(in_flight), num_returns=1)
             actor, task = in_flight.pop(done[0])
-            load[actor] = load.get(actor, 1) - 1
+            if actor in load:  # (not a worker already replaced)
+                load[actor] -= 1
+            alone.discard(actor)
             try:
                 result = ray.get(done[0])
             except RayActorError as exc:  # the worker died (killed, out of memory)
-                fail_all([task], one_line_error(f"the worker died: {type(exc).__name__}"))
+                deaths[task] = deaths.get(task, 0) + 1
+                if deaths[task] < 2:
+                    pending.append(task)  # once more, on a fresh worker
+                else:
+                    fail_all([task], one_line_error(
+                        f"the worker died twice on this image ({type(exc).__name__}; "
+                        "out of memory?)"))
                 if actor in load:
                     del load[actor]
-                    replacement = new_actor()
-                    ray.get(replacement.load.remote())
+                    ray.kill(actor)  # make sure its CPU is given back
+                    replacement = new_actor()  # loads the model with its first task
                     load[replacement] = 0
                     actors.append(replacement)
             except RayError as exc:
