@@ -43,9 +43,11 @@ from xai_core.explainers.rise import (
 from xai_core.export import export_bytes, export_files
 from xai_core.images import MAX_PIXELS, fit_to_size, load_image, load_sample, sample_names
 from xai_core.metrics import (
+    PROTOCOLS,
     CausalCurve,
     auc_table,
     baseline_maps,
+    causal_curves,
     center_saliency,
     deletion_curve,
     faithfulness,
@@ -60,6 +62,7 @@ from xai_core.models import (
     Classifier,
     imagenet_class_names,
     load_classifier,
+    zero_input_rgb,
 )
 from xai_core.sanity import SANITY_METHODS, RandomizationResult, randomization_test
 from xai_core.viz import (
@@ -92,6 +95,7 @@ __all__ = [
     "MODEL_NAMES",
     "OFFLINE_MODEL_NAMES",
     "PREPROCESSING",
+    "PROTOCOLS",
     "SAMPLERS",
     "SANITY_METHODS",
     "CausalCurve",
@@ -106,6 +110,7 @@ __all__ = [
     "ScoresNotProbabilitiesWarning",
     "auc_table",
     "baseline_maps",
+    "causal_curves",
     "center_saliency",
     "check_lime_params",
     "check_rise_params",
@@ -147,4 +152,5 @@ __all__ = [
     "save_png",
     "segment",
     "split_half_r",
+    "zero_input_rgb",
 ]

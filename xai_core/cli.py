@@ -325,8 +325,18 @@ def _check_params(methods: list[str], params: dict, args: argparse.Namespace) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one clear line on stderr and exit code 2 for bad input, no traceback."""
+    """Entry point: one clear line on stderr and exit code 2 for bad input, no traceback.
+
+    ``saliency-lab study ...`` (first argument ``study``) runs a dataset study instead:
+    see :mod:`xai_core.study`.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["study"]:
+        from xai_core.study import main as study_main
+
+        return study_main(args[1:])
+    argv = args
     try:
         return run(argv)
     except (UsageError, ImageError, ModelLoadError, ValueError, OSError) as exc:

@@ -159,3 +159,68 @@ def test_bad_input(half_bright):
         deletion_curve(mean_model, half_bright, sal, 5, steps=4)
     with pytest.raises(ValueError, match="NaN"):
         deletion_curve(mean_model, half_bright, sal + np.nan, 1)
+
+
+# --- protocols: "lab" and "rise-reference" ----------------------------------------------
+
+
+def test_lab_protocol_is_the_curves_with_their_defaults(half_bright):
+    from xai_core.metrics import causal_curves
+
+    sal = half_bright[..., 0] + np.arange(64)[None, :]
+    curves = causal_curves(mean_model, half_bright, sal, 1, protocol="lab", seed=3)
+    assert curves["deletion"].auc == deletion_curve(mean_model, half_bright, sal, 1, seed=3).auc
+    assert curves["insertion"].auc == insertion_curve(mean_model, half_bright, sal, 1, seed=3).auc
+
+
+def test_rise_reference_hides_with_the_zero_colour_224_pixels_per_step(half_bright):
+    from xai_core.metrics import causal_curves
+
+    grey = (127.0, 127.0, 127.0)
+    curves = causal_curves(mean_model, half_bright, half_bright[..., 0], 1,
+                           protocol="rise-reference", zero_colour=grey)
+    dele, ins = curves["deletion"], curves["insertion"]
+    assert len(dele.scores) == int(np.ceil(64 * 64 / 224)) + 1  # 224 pixels per step
+    assert np.diff(dele.fractions)[:-1] == pytest.approx(224 / 4096)
+    # everything hidden: the image is the zero colour, not black
+    assert dele.scores[-1] == pytest.approx(127 / 255, abs=1e-6)
+    assert ins.scores[-1] == pytest.approx(0.5, abs=1e-6)
+    # hiding the bright half first makes the mean fall, to grey
+    assert dele.scores[0] > dele.scores[len(dele.scores) // 3]
+
+
+def test_reference_blur_is_fixed_size_and_zero_padded():
+    from xai_core.metrics import reference_blur
+
+    flat = np.full((40, 40, 3), 200.0, np.float32)
+    same = reference_blur(flat, (200.0, 200.0, 200.0))
+    assert np.allclose(same, 200.0)  # the zero colour padding a zero-colour image: no change
+    out = reference_blur(flat, (0.0, 0.0, 0.0))
+    assert np.allclose(out[15:25, 15:25], 200.0, atol=1e-3)  # interior: a flat image stays flat
+    assert out[0, 0, 0] < 100.0  # a corner fades towards the zero colour (zero padding)
+    assert out.min() >= 0.0 and out.max() <= 255.0
+
+
+def test_protocol_errors(half_bright):
+    from xai_core.metrics import causal_curves
+
+    sal = half_bright[..., 0]
+    with pytest.raises(ValueError, match="unknown protocol"):
+        causal_curves(mean_model, half_bright, sal, 1, protocol="paper")
+    with pytest.raises(ValueError, match="needs zero_colour"):
+        causal_curves(mean_model, half_bright, sal, 1, protocol="rise-reference")
+    with pytest.raises(ValueError, match="only"):
+        causal_curves(mean_model, half_bright, sal, 1, protocol="lab", zero_colour=(0, 0, 0))
+    with pytest.raises(ValueError, match="three RGB values"):
+        causal_curves(mean_model, half_bright, sal, 1, protocol="rise-reference",
+                      zero_colour=(0, 300, 0))
+
+
+@pytest.mark.parametrize("mode", ["none", "unit", "tf", "lite", "caffe", "torch"])
+def test_zero_input_rgb_is_zero_after_preprocessing(mode):
+    import tensorflow as tf
+
+    from xai_core.models.classifier import _preprocess, zero_input_rgb
+
+    colour = tf.constant(np.array(zero_input_rgb(mode), np.float32)[None, None, None, :])
+    assert np.abs(_preprocess(mode, colour).numpy()).max() < 1e-5

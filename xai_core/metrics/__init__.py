@@ -9,10 +9,13 @@
 from xai_core.metrics.baselines import baseline_maps, center_saliency, random_saliency
 from xai_core.metrics.causal import (
     BLUR_SIGMA_AT_224,
+    PROTOCOLS,
     CausalCurve,
     Substrate,
+    causal_curves,
     deletion_curve,
     insertion_curve,
+    reference_blur,
     saliency_order,
     substrate_image,
 )
@@ -21,16 +24,19 @@ from xai_core.metrics.report import auc_table, faithfulness
 
 __all__ = [
     "BLUR_SIGMA_AT_224",
+    "PROTOCOLS",
     "CausalCurve",
     "Substrate",
     "auc_table",
     "baseline_maps",
+    "causal_curves",
     "center_saliency",
     "deletion_curve",
     "faithfulness",
     "insertion_curve",
     "pointing_game",
     "random_saliency",
+    "reference_blur",
     "saliency_order",
     "substrate_image",
 ]

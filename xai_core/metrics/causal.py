@@ -5,14 +5,33 @@ of decreasing saliency, a fixed number of pixels per step, and the model's proba
 the class is recorded after each step. A faithful map makes the deletion curve fall fast
 (low area under the curve) and the insertion curve rise fast (high area).
 
-The procedure is the paper's; the substrates (what a removed pixel becomes) are this
-project's and differ from the authors' evaluation code. Here, by default, a deleted pixel
-is black in RGB (0 before the model's preprocessing) and insertion starts from a Gaussian
-blur of the image with sigma = 5 px at 224 px (scaled with the image). The authors' code
-sets deleted pixels to 0 in the model's *normalised* input, which for caffe/torch
-preprocessing is the dataset's mean colour, not black, and blurs with an 11 x 11 kernel
-of sigma 5 and zero padding. AUCs from the two protocols are therefore not comparable
-number for number.
+Two protocols (:data:`PROTOCOLS`, :func:`causal_curves`)
+---------------------------------------------------------
+The paper's words ("black" for deletion, "a blurred version of the image" for insertion)
+and the authors' evaluation code (``evaluation.py`` of github.com/eclique/RISE) do not
+describe the same experiment, so AUCs are only comparable under a named protocol:
+
+``"lab"``
+    This project's own: :func:`deletion_curve` and :func:`insertion_curve` with their
+    defaults. Removed pixels become **black** (RGB 0, whatever the model's
+    preprocessing); insertion starts from a Gaussian blur with sigma = 5 px at 224 px
+    (scaled with the image) and mirrored borders; 100 steps whatever the image size.
+``"rise-reference"``
+    The authors' code. It perturbs the *normalised* tensor, so a hidden pixel is **0 in
+    the model's input**: the ImageNet mean colour for caffe / torch preprocessing, grey
+    127 for EfficientNet-Lite's ``(x - 127) / 128``, 127.5 for ``tf`` and black only for
+    models that take raw or [0, 1] pixels (:func:`zero_input_rgb`). Insertion starts
+    from an 11 x 11 Gaussian blur with sigma = 5 applied to that normalised tensor with
+    **zero padding** (so borders fade to the zero colour, not to a mirror image), and
+    both curves move **224 pixels per step** (224 steps at 224 x 224).
+
+Why they differ: black is an extreme, out-of-distribution colour for a network trained
+on mean-subtracted inputs, so deleting to black tends to destroy a prediction faster
+than deleting to the mean colour; that lowers every deletion AUC (maps look better) and
+rewards maps that pick high-contrast pixels. The reference protocol's "zero" is what the
+network sees as "no signal". Its fixed-size blur is also weaker than the lab's blur on
+images larger than 224 px. Rankings of methods usually agree; absolute AUCs do not, so
+never compare numbers across protocols.
 """
 
 from __future__ import annotations
@@ -37,6 +56,17 @@ from xai_core._common import (
 Substrate = Literal["black", "blur", "mean"] | np.ndarray
 #: Gaussian blur of the insertion substrate, in pixels at 224 px (RISE paper: sigma = 5).
 BLUR_SIGMA_AT_224 = 5.0
+
+#: Deletion / insertion protocols of :func:`causal_curves`, with a one-line description.
+PROTOCOLS = {
+    "lab": "deletion to black, insertion from a sigma-5 (at 224 px) mirrored blur, 100 steps",
+    "rise-reference": "RISE authors' code: hidden pixels are 0 in the model's normalised input, "
+                      "insertion from an 11x11 sigma-5 zero-padded blur, 224 pixels per step",
+}
+#: The RISE reference code's insertion blur: kernel side and sigma, in pixels.
+REFERENCE_BLUR = (11, 5.0)
+#: The RISE reference code's pixels per step.
+REFERENCE_PIXELS_PER_STEP = 224
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,22 +135,51 @@ def saliency_order(saliency: np.ndarray, seed: int = 0) -> np.ndarray:
     return np.lexsort((jitter, -sal.ravel()))
 
 
+def reference_blur(image: np.ndarray, zero_colour: tuple[float, float, float] | np.ndarray,
+                   ) -> np.ndarray:
+    """The RISE reference code's insertion start: float32 (H, W, 3) in [0, 255].
+
+    An 11 x 11 Gaussian blur with sigma = 5 (:data:`REFERENCE_BLUR`, a fixed size in
+    pixels) applied to the image *as the model sees it*, i.e. relative to the colour that
+    is 0 in the model's input (``zero_colour``, see :func:`~xai_core.models.zero_input_rgb`),
+    with zero padding: near the borders the blur fades towards ``zero_colour``.
+    """
+    img = check_image(image)
+    zero = _check_colour(zero_colour)
+    side, sigma = REFERENCE_BLUR
+    # the kernel sums to 1 and is positive, so the result stays between image and zero colour
+    blurred = cv2.GaussianBlur(img - zero, (side, side), sigmaX=sigma, sigmaY=sigma,
+                               borderType=cv2.BORDER_CONSTANT)
+    return np.clip(blurred + zero, 0.0, 255.0).astype(np.float32)
+
+
+def _check_colour(colour: tuple[float, float, float] | np.ndarray) -> np.ndarray:
+    arr = np.asarray(colour, dtype=np.float32)
+    if arr.shape != (3,) or not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 255:
+        raise ValueError(f"a colour must be three RGB values in [0, 255]; got {colour!r}")
+    return arr
+
+
 def _curve(kind: str, predict: PredictFn, image: np.ndarray, saliency: np.ndarray, target: int,
            steps: int, substrate: Substrate, batch_size: int, seed: int,
-           progress: ProgressFn | None) -> CausalCurve:
+           progress: ProgressFn | None, pixels_per_step: int | None = None) -> CausalCurve:
     img = check_image(image)
     h, w = img.shape[:2]
     sal = np.asarray(saliency)
     if sal.shape != (h, w):
         raise ValueError(f"the saliency map must have the image's size {(h, w)}; got {sal.shape}")
-    steps = check_int("steps", steps, 1, h * w)
+    if pixels_per_step is None:
+        steps = check_int("steps", steps, 1, h * w)
+        per_step = math.ceil(h * w / steps)
+    else:
+        per_step = check_int("pixels_per_step", pixels_per_step, 1, h * w)
+        steps = math.ceil(h * w / per_step)
     batch_size = check_int("batch_size", batch_size, 1)
     check_int("seed", seed, 0)
     check_int("target", target, 0)
     sub = substrate_image(img, substrate)
     ranks = np.empty(h * w, np.int64)
     ranks[saliency_order(sal, seed)] = np.arange(h * w)
-    per_step = math.ceil(h * w / steps)
     counts = np.minimum(np.arange(steps + 1) * per_step, h * w)
     start, end = (img, sub) if kind == "deletion" else (sub, img)
     start_flat, end_flat = start.reshape(1, h * w, 3), end.reshape(1, h * w, 3)
@@ -143,7 +202,8 @@ def _curve(kind: str, predict: PredictFn, image: np.ndarray, saliency: np.ndarra
 
 def deletion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, target: int, *,
                    steps: int = 100, substrate: Substrate = "black", batch_size: int = 32,
-                   seed: int = 0, progress: ProgressFn | None = None) -> CausalCurve:
+                   seed: int = 0, progress: ProgressFn | None = None,
+                   pixels_per_step: int | None = None) -> CausalCurve:
     """Deletion curve: the class probability as the most salient pixels are removed first.
 
     Parameters
@@ -162,6 +222,9 @@ def deletion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, 
     substrate
         What removed pixels become: ``"black"`` (default: black in RGB), ``"blur"``,
         ``"mean"`` or an image array.
+    pixels_per_step
+        If given, a fixed number of pixels per step instead of ``steps`` (the last step
+        may be partial): ``ceil(H * W / pixels_per_step)`` steps.
 
     Returns
     -------
@@ -169,12 +232,13 @@ def deletion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, 
         Fractions, scores and the area under the curve (lower = more faithful).
     """
     return _curve("deletion", predict, image, saliency, target, steps, substrate, batch_size,
-                  seed, progress)
+                  seed, progress, pixels_per_step)
 
 
 def insertion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, target: int, *,
                     steps: int = 100, substrate: Substrate = "blur", batch_size: int = 32,
-                    seed: int = 0, progress: ProgressFn | None = None) -> CausalCurve:
+                    seed: int = 0, progress: ProgressFn | None = None,
+                    pixels_per_step: int | None = None) -> CausalCurve:
     """Insertion curve: the class probability as the most salient pixels are put back first.
 
     Starts from ``substrate`` (default a blurred copy of the image, sigma = 5 px at 224 px,
@@ -182,4 +246,64 @@ def insertion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray,
     as in :func:`deletion_curve`; a higher area under the curve is more faithful.
     """
     return _curve("insertion", predict, image, saliency, target, steps, substrate, batch_size,
-                  seed, progress)
+                  seed, progress, pixels_per_step)
+
+
+def causal_curves(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, target: int, *,
+                  protocol: str = "lab",
+                  zero_colour: tuple[float, float, float] | np.ndarray | None = None,
+                  batch_size: int = 32, seed: int = 0) -> dict[str, CausalCurve]:
+    """Deletion and insertion curves of one map under a named protocol.
+
+    Parameters
+    ----------
+    predict, image, saliency, target, batch_size, seed
+        As in :func:`deletion_curve`.
+    protocol
+        A key of :data:`PROTOCOLS` (see the module docstring): ``"lab"`` is exactly
+        :func:`deletion_curve` and :func:`insertion_curve` with their defaults;
+        ``"rise-reference"`` follows the RISE authors' evaluation code.
+    zero_colour
+        ``"rise-reference"`` only (required there): the RGB colour in [0, 255] that the
+        model's preprocessing maps to 0, e.g.
+        ``zero_input_rgb(classifier.preprocessing)``.
+
+    Returns
+    -------
+    dict
+        ``{"deletion": CausalCurve, "insertion": CausalCurve}``.
+
+    Examples
+    --------
+    >>> from xai_core.models import zero_input_rgb  # doctest: +SKIP
+    >>> curves = causal_curves(clf.predict, image, saliency, target,  # doctest: +SKIP
+    ...                        protocol="rise-reference",
+    ...                        zero_colour=zero_input_rgb(clf.preprocessing))
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}")
+    if protocol == "lab":
+        if zero_colour is not None:
+            raise ValueError("zero_colour is for protocol='rise-reference' only; "
+                             "the 'lab' protocol deletes to black")
+        return {
+            "deletion": deletion_curve(predict, image, saliency, target, batch_size=batch_size,
+                                       seed=seed),
+            "insertion": insertion_curve(predict, image, saliency, target,
+                                         batch_size=batch_size, seed=seed),
+        }
+    if zero_colour is None:
+        raise ValueError("protocol 'rise-reference' needs zero_colour, the colour that is 0 in "
+                         "the model's input: zero_input_rgb(classifier.preprocessing)")
+    img = check_image(image)
+    zero = _check_colour(zero_colour)
+    hidden = np.broadcast_to(zero, img.shape).astype(np.float32)
+    start = reference_blur(img, zero)
+    per_step = min(REFERENCE_PIXELS_PER_STEP, img.shape[0] * img.shape[1])
+    return {
+        "deletion": deletion_curve(predict, img, saliency, target, substrate=hidden,
+                                   batch_size=batch_size, seed=seed, pixels_per_step=per_step),
+        "insertion": insertion_curve(predict, img, saliency, target, substrate=start,
+                                     batch_size=batch_size, seed=seed, pixels_per_step=per_step),
+    }
+

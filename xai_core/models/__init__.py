@@ -10,7 +10,7 @@
 Dependencies point one way: zoo -> backends -> classifier -> paths.
 """
 
-from xai_core.models.classifier import PREPROCESSING, Backend, Classifier
+from xai_core.models.classifier import PREPROCESSING, Backend, Classifier, zero_input_rgb
 from xai_core.models.paths import cache_dir
 from xai_core.models.zoo import (
     MODEL_NAMES,
@@ -30,4 +30,5 @@ __all__ = [
     "imagenet_class_names",
     "load_classifier",
     "weights_present",
+    "zero_input_rgb",
 ]

@@ -74,6 +74,37 @@ def _check_preprocessing(mode: str) -> None:
         raise ValueError(f"unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESSING)}")
 
 
+def zero_input_rgb(preprocessing: str) -> tuple[float, float, float]:
+    """The RGB colour in [0, 255] that ``preprocessing`` maps to 0 in the model's input.
+
+    This is what "a hidden pixel" means in the RISE authors' code, which zeroes the
+    normalised tensor: black for ``"none"`` and ``"unit"``, grey 127.5 for ``"tf"``, grey
+    127 for ``"lite"``, and the ImageNet mean colour for ``"caffe"`` and ``"torch"``. Used
+    by RISE's ``fill="dataset_mean"`` and by the ``rise-reference`` deletion protocol.
+
+    Parameters
+    ----------
+    preprocessing
+        A key of :data:`PREPROCESSING` (e.g. ``classifier.preprocessing``).
+
+    Returns
+    -------
+    tuple of float
+        (R, G, B) in [0, 255].
+    """
+    _check_preprocessing(preprocessing)
+    if preprocessing in ("none", "unit"):
+        return (0.0, 0.0, 0.0)
+    if preprocessing == "tf":
+        return (127.5, 127.5, 127.5)
+    if preprocessing == "lite":
+        return (127.0, 127.0, 127.0)
+    if preprocessing == "caffe":
+        b, g, r = _CAFFE_MEAN_BGR
+        return (r, g, b)
+    return (255.0 * _TORCH_MEAN[0], 255.0 * _TORCH_MEAN[1], 255.0 * _TORCH_MEAN[2])
+
+
 @dataclass(eq=False)
 class Classifier:
     """An image classifier behind the black-box contract.

@@ -25,17 +25,14 @@ from typing import Any
 import cv2
 import numpy as np
 
+from xai_core.models.classifier import PREPROCESSING, zero_input_rgb
+
 #: Named fills accepted by :func:`~xai_core.explain_rise` and :class:`~xai_core.RiseRun`.
 FILLS = ("black", "mean", "dataset_mean", "blur")
 
 #: The RGB colour that is 0 after each preprocessing mode (see :data:`xai_core.PREPROCESSING`).
 DATASET_MEAN_RGB: dict[str, tuple[float, float, float]] = {
-    "none": (0.0, 0.0, 0.0),
-    "unit": (0.0, 0.0, 0.0),
-    "tf": (127.5, 127.5, 127.5),
-    "lite": (127.0, 127.0, 127.0),
-    "caffe": (123.68, 116.779, 103.939),
-    "torch": (0.485 * 255, 0.456 * 255, 0.406 * 255),
+    mode: zero_input_rgb(mode) for mode in PREPROCESSING
 }
 
 
