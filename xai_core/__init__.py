@@ -24,7 +24,13 @@ from xai_core.explain import (
     rise_explanation,
 )
 from xai_core.explainers.base import Explanation
-from xai_core.explainers.lime import LimeResult, check_lime_params, explain_lime, segment
+from xai_core.explainers.lime import (
+    LimeFrame,
+    LimeResult,
+    check_lime_params,
+    explain_lime,
+    segment,
+)
 from xai_core.explainers.rise import (
     ESTIMATORS,
     MAX_MASKS,
@@ -88,6 +94,7 @@ __all__ = [
     "Classifier",
     "Explanation",
     "ImageError",
+    "LimeFrame",
     "LimeResult",
     "ModelLoadError",
     "RiseFrame",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.stats import f as f_dist
 
 #: RISE estimators: the paper's weighted sum, or the same with the mean score subtracted.
 ESTIMATORS = ("plain", "centered")
@@ -85,9 +85,11 @@ def replicate_r(
         In [0, 1]. With the mean map ``m`` and the replicates' noise variance estimated
         per entry as ``v = var_r(maps) / R`` (unbiased for the noise of ``m`` because
         the replicates are independent; each replicate's mean is removed first, as an
-        offset does not change a correlation), ``r^2 = 1 - mean(v) / var(m)``: the share of the
-        map's spatial variance that is signal. The bound replaces ``mean(v)`` by its
-        upper ``1 - alpha`` chi-square limit with ``(R - 1) * dof`` degrees of freedom.
+        offset does not change a correlation), ``r^2 = 1 - mean(v) / var(m)``: the share
+        of the map's spatial variance that is signal. The bound replaces ``mean(v)`` by an
+        upper ``1 - alpha`` limit of the mean map's *realised* noise: with ``dof``
+        independent noise components, realised / estimated noise follows an F
+        distribution with ``(dof, (R - 1) dof)`` degrees of freedom.
         Owen (2013), *Monte Carlo theory, methods and examples*, ch. 17 (randomised QMC
         replicates); Spearman (1904) for the attenuation of a correlation by noise.
     """
@@ -106,8 +108,8 @@ def replicate_r(
         return 0.0
     noise = float(w @ x.var(axis=0, ddof=1)) / n_rep
     if alpha is not None:
-        dof = (n_rep - 1) * float(n if dof_per_replicate is None else dof_per_replicate)
-        noise *= dof / float(chi2.ppf(alpha, dof))
+        k = float(n if dof_per_replicate is None else dof_per_replicate)
+        noise *= float(f_dist.ppf(1.0 - alpha, k, (n_rep - 1) * k))
     return float(np.sqrt(max(0.0, 1.0 - noise / total)))
 
 

@@ -76,8 +76,8 @@ REPLICATES = 2
 #: Effective independent noise components of one replicate map, for the confidence bound
 #: (see :meth:`RiseRun.r_bound`). Chosen by measurement: RISE noise lives in a few spatial
 #: modes, far fewer than the s * s grid cells. On the known-answer model (40 seeds,
-#: r* = 0.95): 2 replicates and 16 components: no stop short of r*, median 256 masks;
-#: 32 components: 5% short; 4 replicates and 16: 5% short, median 352.
+#: r* = 0.95, 2 replicates): 16 components: no stop short of r*, median 320 masks;
+#: 32: 2.5% short, median 256; 64: 5% short, median 224.
 NOISE_DOF = 16.0
 
 
