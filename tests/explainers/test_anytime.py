@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import region_mask, region_predict
-from xai_core import explain_rise
 from tests.fixtures import ground_truth_model
+from xai_core import explain_rise
 from xai_core.explainers.rise import RiseFrame, RiseRun, plan_masks, split_half_r
 from xai_core.explainers.rise.estimators import STOP_ALPHA, look_alpha, replicate_r
 
