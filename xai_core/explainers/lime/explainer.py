@@ -26,7 +26,8 @@ Anytime LIME
 ------------
 With ``stop_at_r`` the perturbed images are evaluated batch by batch (the samples are
 lime's random draws for ``num_samples``, which becomes the cap) and every
-``check_every`` samples the samples are split into R = 2 interleaved, independent
+``check_every`` samples (from 8 x ``check_every`` on, about four checks per doubling of
+the budget, as for RISE) the samples are split into R = 2 interleaved, independent
 replicates (sample i in replicate i % 2); lime's local model is fitted on each, and
 their agreement bounds the correlation of the map fitted on all samples with the map
 of infinitely many samples of the same segmentation
@@ -67,7 +68,13 @@ from xai_core._common import (
 )
 from xai_core.explainers.base import Explanation
 from xai_core.explainers.lime.segmentation import _check_method, _merge_params, segment
-from xai_core.explainers.rise.estimators import STOP_ALPHA, look_alpha, replicate_r
+from xai_core.explainers.rise.estimators import (
+    STOP_ALPHA,
+    is_check,
+    look_alpha,
+    look_index,
+    replicate_r,
+)
 from xai_core.explainers.rise.run import _budget_note, _check_stop_at_r
 
 __all__ = ["HIDE_COLORS", "LimeFrame", "LimeResult", "blur_sigma", "explain_lime",
@@ -542,7 +549,9 @@ def _replicate_r_of_lime(explainer: _BatchedLimeImageExplainer, data: np.ndarray
     with the infinite-sample map, from fits on R interleaved replicates of the samples.
 
     The bound is ``None`` before ``first_check`` samples (too few per superpixel for a
-    fit determined by the data); the estimate ``None`` under 16 samples per replicate.
+    fit determined by the data) and off the check points of RISE's schedule
+    (:func:`~xai_core.explainers.rise.estimators.is_check`); the estimate ``None`` under
+    16 samples per replicate.
     Superpixels count by their area (the correlation is over pixels); the bound assumes
     one independent noise component per superpixel, in the effective number
     ``(sum area)^2 / sum area^2``, and spends the error rate over the checks as RISE does.
@@ -559,7 +568,9 @@ def _replicate_r_of_lime(explainer: _BatchedLimeImageExplainer, data: np.ndarray
     estimate = replicate_r(maps, weights=area)
     if n < first_check:
         return estimate, None
-    look = (n - first_check) // check_every + 1
+    if not is_check(n, first_check, check_every):
+        return estimate, None
+    look = look_index(n, first_check, check_every)
     dof = float(area.sum() ** 2 / (area**2).sum())
     bound = replicate_r(maps, weights=area, dof_per_replicate=dof,
                         alpha=look_alpha(look, STOP_ALPHA))

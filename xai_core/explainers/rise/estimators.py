@@ -54,6 +54,39 @@ def look_alpha(look: int, alpha: float = STOP_ALPHA) -> float:
     return alpha * 6.0 / (math.pi**2 * look**2)
 
 
+def check_step(n: int, every: int) -> int:
+    """Spacing of the checks around ``n``: ``every`` up to ``8 every``, then doubling with n.
+
+    ``every * 2^max(0, floor(log2(n / (4 every))))``: about four checks per doubling of the
+    budget once it is large, so the error rate spent per check (see :func:`look_alpha`)
+    does not shrink faster than the noise.
+    """
+    ratio = n / (4 * every)
+    return every * (2 ** max(0, math.floor(math.log2(ratio))) if ratio >= 1 else 1)
+
+
+def is_check(n: int, first: int, every: int) -> bool:
+    """Whether ``n`` samples is a check point of a schedule starting at ``first``."""
+    return n >= first and n % check_step(n, every) == 0
+
+
+def next_check(n: int, first: int, every: int) -> int:
+    """The first check point after ``n``."""
+    m = max(n + 1, first)
+    while not is_check(m, first, every):
+        m = (m // check_step(m, every) + 1) * check_step(m, every)
+    return m
+
+
+def look_index(n: int, first: int, every: int) -> int:
+    """How many check points lie in ``[first, n]`` (at least 1): the look number at ``n``."""
+    k, m = 0, next_check(first - 1, first, every)
+    while m <= n:
+        k += 1
+        m = next_check(m, first, every)
+    return max(1, k)
+
+
 def replicate_r(
     maps: np.ndarray,
     *,

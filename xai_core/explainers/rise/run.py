@@ -62,7 +62,10 @@ from xai_core.explainers.rise.estimators import (
     ESTIMATORS,
     STOP_ALPHA,
     Sums,
+    is_check,
     look_alpha,
+    look_index,
+    next_check,
     replicate_r,
 )
 from xai_core.explainers.rise.masks import SAMPLERS, MaskPlan, plan_masks
@@ -174,7 +177,8 @@ class RiseRun:
         stopped at n masks gives the map of ``explain_rise(..., n_masks=n)``.
     check_every
         With :meth:`run` and ``stop_at_r``, the convergence is checked (and batches end)
-        at every multiple of this many masks (default 32), so the stopping point does not
+        at check points (every this many masks, default 32, up to 8 times it, then about
+        four per doubling of the budget), so the stopping point does not
         depend on ``batch_size``. Best a multiple of ``replicates``.
     replicates
         R, 2 to 16 (default 2): independent replicates of the masks (mask i belongs to
@@ -354,10 +358,14 @@ class RiseRun:
         """Which check (1, 2, ...) of an automatic stop the current point is.
 
         A function of ``n_done`` only: check 1 at :data:`MIN_AUTO_MASKS` masks, then one
-        per ``check_every`` masks.
+        per ``check_every`` masks up to 8 x ``check_every``, then about four per doubling
+        of the budget (:func:`~xai_core.explainers.rise.estimators.check_step`).
         """
-        first = min(MIN_AUTO_MASKS, self.max_masks)
-        return max(1, -(-(self.n_done - first) // self.check_every) + 1)
+        return look_index(self.n_done, self._first_check, self.check_every)
+
+    @property
+    def _first_check(self) -> int:
+        return min(MIN_AUTO_MASKS, self.max_masks)
 
     def r_estimate(self, target: int) -> float:
         """Estimated correlation of the current map with the infinite-budget map.
@@ -390,7 +398,7 @@ class RiseRun:
 
     def _already_converged(self, target: int, stop_at_r: float | None) -> bool:
         """Whether an automatic stop would already hold now (so no more masks are needed)."""
-        if stop_at_r is None or self.n_done == 0 or self.n_done % self.check_every:
+        if stop_at_r is None or not is_check(self.n_done, self._first_check, self.check_every):
             return False
         return self.converged(target, stop_at_r)
 
@@ -405,12 +413,14 @@ class RiseRun:
         while self.n_done < self.max_masks:
             n = self.batch_size
             if stop_at_r is not None:
-                n = min(n, self.check_every - self.n_done % self.check_every)
+                n = min(n, next_check(self.n_done, self._first_check, self.check_every)
+                        - self.n_done)
             self.step(n)
             if progress is not None:
                 progress(self.n_done, self.max_masks)
             yield
-            at_check = self.n_done % self.check_every == 0 or self.n_done == self.max_masks
+            at_check = (is_check(self.n_done, self._first_check, self.check_every)
+                        or self.n_done == self.max_masks)
             if stop_at_r is not None and at_check and self.converged(target, stop_at_r):
                 return
 
@@ -423,7 +433,7 @@ class RiseRun:
     ) -> Iterator[RiseFrame]:
         """Step until done, yielding a :class:`RiseFrame` after each batch.
 
-        With ``stop_at_r`` (e.g. 0.95), batches end at multiples of ``check_every`` and
+        With ``stop_at_r`` (e.g. 0.95), batches end at the check points (see ``check_every``) and
         the run stops at the first such point where :meth:`converged` holds
         (``n_done >=`` :data:`MIN_AUTO_MASKS`); otherwise it runs to ``max_masks``.
         """
@@ -556,7 +566,8 @@ def explain_rise(
         replicates, corrected for checking repeatedly; checked every ``check_every``
         masks from 64 on). ``n_masks`` is then the cap.
     replicates, check_every
-        See :class:`RiseRun` (2 independently scrambled replicates; a check every 32 masks).
+        See :class:`RiseRun` (2 independently scrambled replicates; checks every 32 masks
+        up to 256, then about four per doubling).
 
     Returns
     -------
