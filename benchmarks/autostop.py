@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -56,16 +57,28 @@ def reliability_ceiling(maps: list[np.ndarray]) -> float:
     return float(np.sqrt(k * c / (1 + (k - 1) * c)))
 
 
-def rise_reference(predict, image, target, args) -> tuple[np.ndarray, float]:
+def _cached(key: str, args, make) -> tuple[np.ndarray, float]:
+    """The reference maps of ``key`` from ``--cache`` (a second run reuses them), or made."""
+    path = Path(args.cache) / f"{key.replace(':', '_')}_n{args.ref_n}_k{args.ref_runs}.npy"
+    if path.exists():
+        maps = list(np.load(path))
+    else:
+        maps = make()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, np.asarray(maps, np.float32))
+    return np.mean(maps, axis=0), reliability_ceiling(maps)
+
+
+def rise_reference(predict, image, target, args) -> list[np.ndarray]:
     maps = []
     for j in range(args.ref_runs):
         run = RiseRun(predict, image, max_masks=args.ref_n, batch_size=args.batch_size,
                       seed=100_000 + j)
         maps.append(run.run(target))
-    return np.mean(maps, axis=0), reliability_ceiling(maps)
+    return maps
 
 
-def lime_reference(predict, image, target, args) -> tuple[np.ndarray, float]:
+def lime_reference(predict, image, target, args) -> list[np.ndarray]:
     segments = segment(image, "slic", None, seed=0)
     fudged = hidden_image(image, segments, "mean")
     n_seg = int(segments.max()) + 1
@@ -83,7 +96,7 @@ def lime_reference(predict, image, target, args) -> tuple[np.ndarray, float]:
         for s, v in pairs:
             w[int(s)] = v
         maps.append(w[segments])
-    return np.mean(maps, axis=0), reliability_ceiling(maps)
+    return maps
 
 
 def _summary(case: str, method: str, passes: list[int], rs: list[float], r_star: float,
@@ -99,7 +112,8 @@ def _summary(case: str, method: str, passes: list[int], rs: list[float], r_star:
 def _case(case: str, predict, image, target: int, args, keras_model=None) -> list[dict]:
     t0 = time.perf_counter()
     rows = []
-    ref, ceiling = rise_reference(predict, image, target, args)
+    ref, ceiling = _cached(f"{case}_t{target}_rise", args,
+                           lambda: rise_reference(predict, image, target, args))
     passes, rs = [], []
     for seed in range(args.seed0, args.seed0 + args.seeds):
         run = RiseRun(predict, image, max_masks=args.cap, batch_size=args.batch_size, seed=seed)
@@ -109,7 +123,8 @@ def _case(case: str, predict, image, target: int, args, keras_model=None) -> lis
     rows.append(_summary(case, "rise", passes, rs, args.r, ceiling))
     if keras_model is not None and args.peer_n:
         rows.append(_xplique(case, keras_model, image, target, ref, ceiling, args))
-    lref, lceiling = lime_reference(predict, image, target, args)
+    lref, lceiling = _cached(f"{case}_t{target}_lime", args,
+                             lambda: lime_reference(predict, image, target, args))
     passes, rs = [], []
     for seed in range(args.seed0, args.seed0 + args.seeds):
         res = explain_lime(predict, image, target, num_samples=args.cap, segmentation="slic",
@@ -185,6 +200,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--peer-n", type=int, default=500, help="Xplique RISE budget (0: skip)")
     p.add_argument("--peer-seeds", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--cache", default="/tmp/xai_autostop", help="reference maps (.npy)")
     p.set_defaults(func=bench_autostop)
     return p
 
