@@ -100,8 +100,10 @@ def lime_reference(predict, image, target, args) -> list[np.ndarray]:
 
 
 def _summary(case: str, method: str, passes: list[int], rs: list[float], r_star: float,
-             ceiling: float, extra: dict | None = None) -> dict:
+             ceiling: float, extra: dict | None = None, cap: int | None = None) -> dict:
+    auto = [p < cap for p in passes] if cap else [False] * len(passes)
     return {"case": case, "method": method, "runs": len(rs),
+            "stopped_before_cap": int(sum(auto)),
             "share_reached": round(float(np.mean(np.asarray(rs) >= r_star)), 3),
             "median_passes": float(np.median(passes)),
             "p90_passes": float(np.percentile(passes, 90)),
@@ -120,7 +122,7 @@ def _case(case: str, predict, image, target: int, args, keras_model=None) -> lis
         sal = run.run(target, stop_at_r=args.r)
         passes.append(run.n_done)
         rs.append(_corr(sal, ref) / ceiling)
-    rows.append(_summary(case, "rise", passes, rs, args.r, ceiling))
+    rows.append(_summary(case, "rise", passes, rs, args.r, ceiling, cap=args.cap))
     if keras_model is not None and args.peer_n:
         rows.append(_xplique(case, keras_model, image, target, ref, ceiling, args))
     lref, lceiling = _cached(f"{case}_t{target}_lime", args,
@@ -131,7 +133,7 @@ def _case(case: str, predict, image, target: int, args, keras_model=None) -> lis
                            batch_size=args.batch_size, seed=seed, stop_at_r=args.r)
         passes.append(res.forward_passes)
         rs.append(_corr(res.saliency, lref) / lceiling)
-    rows.append(_summary(case, "lime", passes, rs, args.r, lceiling))
+    rows.append(_summary(case, "lime", passes, rs, args.r, lceiling, cap=args.cap))
     for row in rows:
         _emit({"section": "autostop", **row})
     _emit({"section": "autostop", "case": case, "wall_s": round(time.perf_counter() - t0, 1)})
@@ -175,13 +177,15 @@ def bench_autostop(args: argparse.Namespace) -> None:
             img = clf.prepare(load_sample(name))
             target = int(np.argmax(clf.predict(img)[0]))
             rows += _case(f"{clf.name}:{name}", clf.predict, img, target, args, keras_model)
-    print(f"\n| case | method | share r >= {args.r} | median / p90 passes | min r | ref ceiling |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"\n| case | method | share r >= {args.r} | stopped before the cap | median / p90 passes "
+          "| min r | ref ceiling |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         if "skipped" in r:
-            print(f"| {r['case']} | {r['method']} | skipped | | | |")
+            print(f"| {r['case']} | {r['method']} | skipped | | | | |")
             continue
         print(f"| {r['case']} | {r['method']} | {r['share_reached']:.2f} ({r['runs']} runs) | "
+              f"{r['stopped_before_cap']} | "
               f"{r['median_passes']:.0f} / {r['p90_passes']:.0f} | {r['min_r']:.3f} | "
               f"{r['ref_ceiling']:.4f} |")
 

@@ -79,10 +79,11 @@ REPLICATES = 2
 #: Effective independent noise components of one replicate map, for the confidence bound
 #: (see :meth:`RiseRun.r_bound`). Chosen by measurement: RISE noise lives in a few spatial
 #: modes, far fewer than the s * s grid cells. On the known-answer model (40 seeds,
-#: r* = 0.95, 2 replicates): 16 components: no stop short of r*, median 320 masks;
-#: 32: 2.5% short, median 256; 64: 5% short, median 224. With 16, real photos on
-#: EfficientNet-Lite0 often ran to a 1000-mask cap at an estimated r ~ 0.99.
-NOISE_DOF = 32.0
+#: r* = 0.95, 2 replicates, 112 px, 40 seeds): 16 components: no stop short of r*, median
+#: 320 masks; 24 and 32: 2.5% short, median 256; 64: 5% short, median 224. At 64 px (30
+#: seeds): 16 and 24: none short, 32: 3.3%. With 16, photos on EfficientNet-Lite0 often
+#: ran to a 1000-mask cap.
+NOISE_DOF = 24.0
 
 
 def check_rise_params(n_masks: int, mask_size: int, keep_prob: float, batch_size: int) -> None:
