@@ -75,12 +75,17 @@ def page_scales(results: Sequence[Result], colormap: str | None, alone: bool) ->
 
 def _key_params(expl: xc.Explanation) -> str:
     p = expl.params
+    note = expl.extra.get("budget_note")  # anytime runs: "stopped at N masks, r ≈ 0.97"
+    if expl.method == "gradcam":
+        return f"white-box, layer {p.get('layer') or 'last convolution'}"
     if expl.method == "rise":
         used = expl.extra.get("masks_used", p.get("n_masks"))
         r = expl.extra.get("r_estimate")
-        masks = f"{used} masks" + (f" (r ≈ {r:.2f})" if r is not None else "")
-        return f"{masks}, s = {p.get('mask_size')}, p = {p.get('keep_prob')}"
-    parts = [f"{p.get('num_samples')} samples", str(p.get("segmentation")),
+        masks = note or (f"{used} masks" + (f" (r ≈ {r:.2f})" if r is not None else ""))
+        fill = p.get("fill", "black")
+        return (f"{masks}, s = {p.get('mask_size')}, p = {p.get('keep_prob')}"
+                + (f", fill {fill}" if fill != "black" else ""))
+    parts = [note or f"{p.get('num_samples')} samples", str(p.get("segmentation")),
              f"hide {p.get('hide_color')}"]
     if p.get("num_features") not in (None, 100000):
         parts.append(f"{p.get('num_features')} superpixels")

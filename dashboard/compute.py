@@ -129,13 +129,14 @@ class Compute:
 
     def explain(self, req: Request, *, probability: float | None = None,
                 progress: ProgressFn | None = None,
-                on_frame: Callable[[xc.RiseFrame], None] | None = None,
+                on_frame: Callable[[Any], None] | None = None,
                 on_wait: Callable[[int], None] | None = None,
                 on_start: Callable[[], None] | None = None) -> xc.Explanation:
         """The explanation of ``req`` (cached); RISE through the shared run of its image.
 
         ``probability``: the model's score for the target on the whole image, if already
-        known (saves RISE one model call).
+        known (saves RISE one model call). ``on_frame`` receives each preview frame
+        (:class:`~xai_core.RiseFrame` or :class:`~xai_core.explainers.lime.LimeFrame`).
         """
 
         def work() -> xc.Explanation:
@@ -151,7 +152,7 @@ class Compute:
             return xc.explain(clf.predict, req.image, req.method, req.target,
                               class_names=clf.class_names, params=req.params, seed=req.seed,
                               progress=progress, model_name=clf.name,
-                              image_name=req.image_name)
+                              image_name=req.image_name, on_frame=on_frame)
 
         return self.compute(req.key, work, on_wait=on_wait, on_start=on_start)
 

@@ -31,22 +31,32 @@ def default_params(method: str) -> dict[str, Any]:
     return dict(xc.DEFAULTS[method])
 
 
+#: The correlation with the infinite-budget map at which an auto-budget run stops.
+AUTO_R = 0.95
+
+
+def _auto_budget(prefix: str, default: float | None, unit: str) -> float | None:
+    """The "Auto budget" toggle: ``AUTO_R`` when on (the default), ``None`` when off."""
+    on = toggle(
+        "Auto budget: stop once the map is stable", default is not None, f"{prefix}auto",
+        help=f"Stops as soon as the map correlates r ≥ {AUTO_R} with the map of infinitely many "
+             f"{unit} (95% confidence, from independent replicates); the number of {unit} "
+             "above is then the most it may use. Off: always use them all.")
+    return AUTO_R if on else None
+
+
 def rise_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """Widgets for RISE parameters; returns the parameter dict for :func:`xai_core.explain`."""
     d = {**xc.DEFAULTS["rise"], **(defaults or {})}
     return {
-        "n_masks": number("Masks (N)", 10, xc.MAX_MASKS, d["n_masks"], f"{prefix}n",
+        "n_masks": number("Masks (N, the cap with auto budget)", 10, xc.MAX_MASKS, d["n_masks"],
+                          f"{prefix}n",
                           help="More masks: smoother, more stable map; time grows linearly."),
         "mask_size": slider("Mask grid size (s)", 2, 32, d["mask_size"], f"{prefix}s",
                             help="Small s finds large regions; large s finer detail."),
         "keep_prob": slider("Keep probability (p)", 0.05, 0.95, float(d["keep_prob"]), f"{prefix}p",
                             step=0.05),
-        "stop_at_r": 0.95 if toggle(
-            "Auto budget: stop once the map is stable", d["stop_at_r"] is not None,
-            f"{prefix}auto",
-            help="Stops when two halves of the masks agree well enough that the map "
-                 "correlates r ≥ 0.95 with the map of infinitely many masks (estimated); "
-                 "N is then the most it may use.") else None,
+        "stop_at_r": _auto_budget(prefix, d["stop_at_r"], "masks"),
         "fill": fill_control(f"{prefix}fill", d["fill"] if isinstance(d["fill"], str) else "black"),
     }
 
@@ -55,8 +65,10 @@ def lime_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[s
     """Widgets for LIME parameters; returns the parameter dict for :func:`xai_core.explain`."""
     d = {**xc.DEFAULTS["lime"], **(defaults or {})}
     hide_options = ["mean", "blur", "black", "grey", "white", "blue", "red", "green"]
-    params = {"num_samples": number("Samples", 10, 20000, d["num_samples"], f"{prefix}n",
+    params = {"num_samples": number("Samples (the cap with auto budget)", 10, 20000,
+                                    d["num_samples"], f"{prefix}n",
                                     help="Perturbed images the local linear model is fitted on.")}
+    params["stop_at_r"] = _auto_budget(prefix, d["stop_at_r"], "samples")
     params["num_features"] = number(
         "Superpixels kept (num_features; 100000 = all)", 1, 100000, d["num_features"],
         f"{prefix}f", help="Only the superpixels with the largest |weight| keep their colour.")

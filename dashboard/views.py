@@ -74,19 +74,22 @@ def run(ctx: Context, method: str, params: dict[str, Any], target: int,
     preview = st.empty()
     shown = [0.0]
 
-    def on_frame(frame: xc.RiseFrame) -> None:
+    def on_frame(frame: Any) -> None:  # a RiseFrame or a LimeFrame
         now = time.perf_counter()
         if now - shown[0] < 0.7:
             return
         shown[0] = now
+        done = frame.n_masks if method == "rise" else frame.n_samples
+        sal = np.maximum(frame.saliency, 0.0) if method == "rise" else frame.saliency
+        r = "" if np.isnan(frame.r_estimate) else f", r ≈ {frame.r_estimate:.2f}"
         with preview.container():
-            st.image(xc.heatmap_image(np.maximum(frame.saliency, 0.0)), width=160,
-                     caption=f"{label}: {frame.n_masks} masks, r ≈ {frame.r_estimate:.2f}")
+            st.image(xc.heatmap_image(sal, xc.viz.default_colormap(sal)), width=160,
+                     caption=f"{label}: {done} {unit}{r}")
 
     cached = compute_service().cached(req.key) is not None
     expl = _computed(label, unit, lambda progress, **kw: compute_service().explain(
         req, probability=probability, progress=progress,
-        on_frame=on_frame if method == "rise" else None, **kw), key=req.key)
+        on_frame=on_frame, **kw), key=req.key)
     preview.empty()
     return None if expl is None else Result(expl, clf, req.image_key, req.model_key, cached)
 

@@ -32,7 +32,8 @@ if ctx is not None:
                 "probability", min_value=0.0, max_value=1.0, format="%.3f")},
         )
         st.caption("One click explains the top class with the default settings "
-                   "(RISE: 1000 masks, LIME: 1000 samples).")
+                   "(auto budget: each method stops once its map is stable, at most "
+                   "1000 masks / 1000 samples).")
     if ui.run_button("home", "Explain the top class with RISE and LIME", inputs="defaults"):
         target, _, _ = ui.target_of(ctx)
         results = [ui.run(ctx, method, ui.default_params(method), target)

@@ -28,7 +28,13 @@ from xai_core.explain import (
 )
 from xai_core.explainers.base import Explanation
 from xai_core.explainers.gradcam import explain_gradcam
-from xai_core.explainers.lime import LimeResult, check_lime_params, explain_lime, segment
+from xai_core.explainers.lime import (
+    LimeFrame,
+    LimeResult,
+    check_lime_params,
+    explain_lime,
+    segment,
+)
 from xai_core.explainers.rise import (
     ESTIMATORS,
     FILLS,
@@ -102,6 +108,7 @@ __all__ = [
     "Classifier",
     "Explanation",
     "ImageError",
+    "LimeFrame",
     "LimeResult",
     "ModelLoadError",
     "RandomizationResult",

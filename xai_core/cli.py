@@ -77,8 +77,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="for a .keras model that outputs logits: apply a softmax")
     p.add_argument("--target", default="top1",
                    help='class to explain: top1, top2, ..., a class index, or a name ("tabby")')
+    p.add_argument("--fixed-budget", action="store_true",
+                   help="use all --n-masks / --num-samples instead of stopping once the map "
+                        "correlates r >= 0.95 with its infinite-budget limit (95%% confidence)")
     g = p.add_argument_group("RISE")
-    g.add_argument("--n-masks", type=int, default=1000)
+    g.add_argument("--n-masks", type=int, default=1000, help="masks (the cap unless --fixed-budget)")
     g.add_argument("--mask-size", type=int, default=7)
     g.add_argument("--keep-prob", type=float, default=0.5)
     g.add_argument("--fill", default="black",
@@ -86,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
                         "dataset_mean (the preprocessing's mean colour, as in the authors' "
                         "code), blur, or R,G,B")
     g = p.add_argument_group("LIME")
-    g.add_argument("--num-samples", type=int, default=1000)
+    g.add_argument("--num-samples", type=int, default=1000,
+                   help="perturbed images (the cap unless --fixed-budget)")
     g.add_argument("--num-features", type=int, default=100000)
     g.add_argument("--hide-color", default="mean",
                    help='"mean", "blur", a colour name ("black", "blue", ...) or "R,G,B"')
@@ -238,6 +242,9 @@ def run(argv: list[str] | None = None) -> int:
                  "hide_color": _hide_color(args.hide_color), "segmentation": args.segmentation,
                  "positive_only": args.positive_only},
     }
+    if args.fixed_budget:
+        for method_params in params.values():
+            method_params["stop_at_r"] = None
     _check_params(methods, params, args)
     files = list(_expand_inputs(args.inputs))
     items: list[Path | str] = [*args.sample, *files]
@@ -311,7 +318,8 @@ def _check_params(methods: list[str], params: dict, args: argparse.Namespace) ->
         if params["rise"]["fill"] != "dataset_mean":  # that one needs the model: checked later
             check_fill(params["rise"]["fill"])
     if "lime" in methods:
-        check_lime_params(**params["lime"], batch_size=args.batch_size)
+        check_lime_params(**{k: v for k, v in params["lime"].items() if k != "stop_at_r"},
+                          batch_size=args.batch_size)
     if args.seed < 0:
         raise UsageError(f"--seed must be 0 or more; got {args.seed}")
     from xai_core.viz.contours import _MAX_LEVELS as MAX_LEVELS

@@ -19,16 +19,20 @@ from xai_core._common import ProgressFn, check_image
 from xai_core.explainers.base import Explanation
 from xai_core.explainers.gradcam import explain_gradcam
 from xai_core.explainers.lime import explain_lime
+from xai_core.explainers.lime.explainer import LimeFrame
 from xai_core.explainers.rise import RiseFrame, RiseRun
 
 #: Explanation methods by name (``"gradcam"`` is white-box: it needs a Classifier).
 METHODS = ("rise", "lime", "gradcam")
-#: Default parameters of each method (the library's defaults).
+#: Default parameters of each method. RISE and LIME are anytime: they stop once the map
+#: correlates r >= 0.95 with its infinite-budget limit (95% confidence), the budget being
+#: the cap.
 DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "rise": MappingProxyType({"n_masks": 1000, "mask_size": 7, "keep_prob": 0.5,
-                              "stop_at_r": None, "fill": "black"}),
+                              "stop_at_r": 0.95, "fill": "black"}),
     "lime": MappingProxyType({
         "num_samples": 1000,
+        "stop_at_r": 0.95,
         "num_features": 100000,
         "hide_color": "mean",
         "segmentation": "quickshift",
@@ -106,7 +110,7 @@ def explain(
     progress: ProgressFn | None = None,
     model_name: str = "model",
     image_name: str = "image",
-    on_frame: Callable[[RiseFrame], None] | None = None,
+    on_frame: Callable[[RiseFrame | LimeFrame], None] | None = None,
 ) -> Explanation:
     """Explain ``image`` for class ``target`` with ``method`` and describe the result.
 
@@ -130,8 +134,9 @@ def explain(
     seed, batch_size, progress
         As in :func:`xai_core.explain_rise` / :func:`xai_core.explain_lime`.
     on_frame
-        RISE only: called with each :class:`~xai_core.explainers.rise.RiseFrame` (the map so far and
-        its convergence estimate), for a live preview.
+        Called with each :class:`~xai_core.explainers.rise.RiseFrame` (RISE, after each
+        batch) or :class:`~xai_core.explainers.lime.explainer.LimeFrame` (LIME, every 32
+        samples): the map so far and its convergence estimate, for a live preview.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
@@ -161,7 +166,7 @@ def explain(
                                 on_frame=on_frame, class_names=class_names,
                                 model_name=model_name, image_name=image_name)
     result = explain_lime(predict, img, target, **settings, batch_size=batch_size,
-                          seed=seed, progress=progress)
+                          seed=seed, progress=progress, on_frame=on_frame)
     return dataclasses.replace(result, model=model_name, image_name=image_name,
                                target_label=class_names[target])
 

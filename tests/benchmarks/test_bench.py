@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from benchmarks import core as bench
 
 
@@ -48,3 +50,23 @@ def test_summary_table_lists_engines_and_timed_runs():
     assert "keras 10 -> litert 19 images/s (x1.9" in rows[3]
     assert rows[4] == "| peers | xplique rise | 500 | 7.2 | 5.2 | 1.39 |  |"
     assert len(rows) == 5  # the efficiency timing line is not a timed run
+
+
+def test_autostop_benchmark_reports_shares_and_passes(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from benchmarks.autostop import main, reliability_ceiling
+
+    main(["--images", "--seeds", "2", "--ref-n", "512", "--cap", "1024", "--cache", str(tmp_path)])
+    out = capsys.readouterr().out
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    by_method = {r["method"]: r for r in rows if "method" in r}
+    assert set(by_method) == {"rise", "lime"}
+    for row in by_method.values():
+        assert 0.0 <= row["share_reached"] <= 1.0 and row["runs"] == 2
+        assert 64 <= row["median_passes"] <= 1024 and 0.0 < row["ref_ceiling"] <= 1.0
+    assert "| known-answer | rise |" in out and len(list(tmp_path.glob("*.npy"))) == 2
+    # two identical maps are a perfectly reliable reference
+    assert reliability_ceiling([np.arange(5.0), np.arange(5.0)]) == pytest.approx(1.0)

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import region_mask, region_predict
+from tests.fixtures import ground_truth_model
 from xai_core import explain_rise
-from xai_core.explainers.rise import RiseFrame, RiseRun, split_half_r
+from xai_core.explainers.rise import RiseFrame, RiseRun, plan_masks, split_half_r
+from xai_core.explainers.rise.estimators import STOP_ALPHA, is_check, look_alpha, replicate_r
 
 
 class CountingPredict:
@@ -54,7 +56,7 @@ def test_auto_stop_saves_passes_and_reaches_the_tolerance(bright_image):
     counted = CountingPredict()
     run = RiseRun(counted, bright_image, max_masks=4000, batch_size=50, seed=0)
     sal = run.run(1, stop_at_r=0.95)
-    assert 128 <= run.n_done < 4000 and run.n_done % 64 == 0
+    assert 64 <= run.n_done < 4000 and is_check(run.n_done, 64, 32)
     assert counted.images == run.n_done
     assert run.converged(1, 0.95) and run.r_estimate(1) >= 0.95
     ref = explain_rise(region_predict, bright_image, 1, n_masks=8000, batch_size=1000,
@@ -189,3 +191,72 @@ def test_whole_image_scores_cost_one_call_and_are_cached(bright_image):
     run.predict_image()
     assert counted.calls == 1 and run.seed == 4
     np.testing.assert_array_equal(run.image, bright_image)
+
+
+def test_replicate_r_estimates_the_correlation_and_its_bound_is_calibrated():
+    rng = np.random.default_rng(0)
+    truth = np.repeat(rng.standard_normal(64), 16)  # 64 independent components, 16 pixels each
+    short = 0
+    for _ in range(200):
+        noise = 0.5 * np.repeat(rng.standard_normal((2, 64)), 16, axis=1)
+        maps = truth + noise
+        true_r = np.corrcoef(maps.mean(axis=0), truth)[0, 1]
+        est = replicate_r(maps)
+        low = replicate_r(maps, dof_per_replicate=64, alpha=0.05)
+        assert 0.0 <= low <= est <= 1.0
+        short += low > true_r
+    # the bound may exceed the truth in about 5% of draws, not more
+    assert short <= 0.05 * 200 + 3 * np.sqrt(0.05 * 0.95 * 200)
+    # an offset between replicates is no noise for a correlation
+    assert replicate_r(np.stack([truth, truth + 5.0])) == pytest.approx(1.0)
+    assert replicate_r(np.ones((2, 10))) == 0.0
+
+
+def test_look_alphas_sum_to_alpha_and_bad_inputs_raise():
+    assert sum(look_alpha(k) for k in range(1, 200_000)) == pytest.approx(STOP_ALPHA, rel=1e-4)
+    with pytest.raises(ValueError, match="look"):
+        look_alpha(0)
+    with pytest.raises(ValueError, match="replicates"):
+        replicate_r(np.ones((1, 10)))
+    with pytest.raises(ValueError, match="weights"):
+        replicate_r(np.ones((2, 10)), weights=-np.ones(10))
+
+
+def test_each_sobol_replicate_keeps_its_own_balance():
+    plan = plan_masks(128, 4, 0.5, (32, 32), np.random.default_rng(0), sampler="sobol",
+                      replicates=2)
+    for g in range(2):  # 64 points of one scrambled Sobol sequence: each cell kept 32 times
+        np.testing.assert_array_equal(plan.grids[g::2].sum(axis=0), 32)
+    # the two replicates are scrambled independently: not complements of each other
+    assert np.mean(plan.grids[0::2] == 1 - plan.grids[1::2]) < 0.75
+
+
+def test_same_seed_same_auto_stopped_map(bright_image):
+    maps = [RiseRun(region_predict, bright_image, max_masks=2000, seed=11).run(1, stop_at_r=0.95)
+            for _ in range(2)]
+    np.testing.assert_array_equal(maps[0], maps[1])
+
+
+def test_auto_stop_reaches_the_target_on_the_known_answer_model():
+    predict, image = ground_truth_model(64)
+    ref = np.mean([explain_rise(predict, image, 1, n_masks=4096, batch_size=1024, seed=s).saliency
+                   for s in (100, 101)], axis=0)
+    for seed in range(3):
+        res = explain_rise(predict, image, 1, n_masks=4000, batch_size=128, seed=seed,
+                           stop_at_r=0.95)
+        assert res.extra["stopped"] == "auto" and res.forward_passes < 4000
+        assert res.extra["r_bound"] >= 0.95
+        assert res.extra["budget_note"].startswith(f"stopped at {res.forward_passes} masks, r ≈")
+        assert np.corrcoef(res.saliency.ravel(), ref.ravel())[0, 1] >= 0.95
+
+
+def test_a_run_that_hits_the_cap_says_so(bright_image):
+    res = explain_rise(region_predict, bright_image, 1, n_masks=64, stop_at_r=0.999)
+    assert res.extra["stopped"] == "cap" and "cap" in res.extra["budget_note"]
+    assert explain_rise(region_predict, bright_image, 1, n_masks=64).extra["stopped"] == "fixed"
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 1.5, -0.2, "high", True])
+def test_bad_stop_at_r_raises(bright_image, bad):
+    with pytest.raises(ValueError, match="stop_at_r"):
+        explain_rise(region_predict, bright_image, 1, n_masks=64, stop_at_r=bad)

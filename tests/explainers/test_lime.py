@@ -413,3 +413,39 @@ def test_wrong_predict_output_raises_value_error(predict, message):
             segmentation="slic",
             hide_color="black",
         )
+
+
+def test_anytime_lime_stops_before_the_cap_on_an_easy_model():
+    img = square_image()
+    res = explain_lime(push_pull_model, img, 1, num_samples=3000, segmentation="slic",
+                       hide_color="black", seed=2, stop_at_r=0.95)
+    assert res.extra["stopped"] == "auto" and res.forward_passes < 3000
+    assert res.extra["samples_used"] == res.forward_passes and res.forward_passes % 32 == 0
+    assert res.extra["r_bound"] >= 0.95
+    assert res.extra["budget_note"].startswith(f"stopped at {res.forward_passes} samples")
+    # the stopped map is lime's fit on the samples used: the map of a shorter run
+    short = explain_lime(push_pull_model, img, 1, num_samples=res.forward_passes,
+                         segmentation="slic", hide_color="black", seed=2)
+    np.testing.assert_allclose(res.saliency, short.saliency, rtol=1e-6, atol=1e-9)
+    # and it correlates with a large-sample LIME of the same segmentation
+    big = explain_lime(push_pull_model, img, 1, num_samples=6000, segmentation="slic",
+                       hide_color="black", seed=2)
+    assert np.corrcoef(res.saliency.ravel(), big.saliency.ravel())[0, 1] >= 0.95
+
+
+def test_anytime_lime_previews_and_is_reproducible():
+    img = square_image()
+    frames: list = []
+    kw = {"num_samples": 200, "segmentation": "slic", "hide_color": "black", "seed": 4}
+    a = explain_lime(push_pull_model, img, 1, **kw, on_frame=frames.append)
+    b = explain_lime(push_pull_model, img, 1, **kw)
+    np.testing.assert_array_equal(a.saliency, b.saliency)
+    assert [f.n_samples for f in frames] == [32, 64, 96, 128, 160, 192, 200]
+    np.testing.assert_allclose(frames[-1].saliency, a.saliency, rtol=1e-6, atol=1e-9)
+    assert a.extra["stopped"] == "fixed" and a.forward_passes == 200
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 2, "0.9", False])
+def test_lime_bad_stop_at_r_raises(bad):
+    with pytest.raises(ValueError, match="stop_at_r"):
+        explain_lime(push_pull_model, square_image(), 1, **FAST, stop_at_r=bad)

@@ -7,6 +7,7 @@
 
 from xai_core.explainers.lime.explainer import (
     HIDE_COLORS,
+    LimeFrame,
     LimeResult,
     blur_sigma,
     check_lime_params,
@@ -17,6 +18,7 @@ from xai_core.explainers.lime.segmentation import segment
 
 __all__ = [
     "HIDE_COLORS",
+    "LimeFrame",
     "LimeResult",
     "blur_sigma",
     "check_lime_params",

@@ -22,6 +22,20 @@ and fixes what users trip over:
 The local linear model, its kernel and the feature selection are lime's
 (:meth:`lime.lime_base.LimeBase.explain_instance_with_data`).
 
+Anytime LIME
+------------
+With ``stop_at_r`` the perturbed images are evaluated batch by batch (the samples are
+lime's random draws for ``num_samples``, which becomes the cap) and every
+``check_every`` samples (from 8 x ``check_every`` on, about four checks per doubling of
+the budget, as for RISE) the samples are split into R = 2 interleaved, independent
+replicates (sample i in replicate i % 2); lime's local model is fitted on each, and
+their agreement bounds the correlation of the map fitted on all samples with the map
+of infinitely many samples of the same segmentation
+(:func:`~xai_core.explainers.rise.estimators.replicate_r`, pixels weighted by superpixel
+area, the error rate spent over the checks as for RISE). The run stops at the first
+check where that lower bound reaches ``stop_at_r``; the map is lime's fit on the samples
+used, i.e. the map ``num_samples=n`` would give with the same seed's draws.
+
 Reference
 ---------
 Ribeiro, M. T., Singh, S. & Guestrin, C. (2016). "Why Should I Trust You?":
@@ -34,12 +48,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import cv2
 import numpy as np
+import sklearn.metrics
 from lime.lime_image import LimeImageExplainer
 
 from xai_core._common import (
@@ -53,8 +69,17 @@ from xai_core._common import (
 )
 from xai_core.explainers.base import Explanation
 from xai_core.explainers.lime.segmentation import _check_method, _merge_params, segment
+from xai_core.explainers.rise.estimators import (
+    STOP_ALPHA,
+    is_check,
+    look_alpha,
+    look_index,
+    replicate_r,
+)
+from xai_core.explainers.rise.run import _budget_note, _check_stop_at_r
 
-__all__ = ["HIDE_COLORS", "LimeResult", "blur_sigma", "explain_lime", "hidden_image"]
+__all__ = ["HIDE_COLORS", "LimeFrame", "LimeResult", "blur_sigma", "explain_lime",
+           "hidden_image"]
 
 #: Colour names accepted by ``hide_color``, as RGB values in [0, 255].
 HIDE_COLORS: Mapping[str, tuple[float, float, float]] = MappingProxyType(
@@ -76,6 +101,33 @@ HIDE_COLORS: Mapping[str, tuple[float, float, float]] = MappingProxyType(
 _KERNEL_WIDTH = 0.25
 #: Bounds on the number of perturbed samples.
 _MIN_SAMPLES, _MAX_SAMPLES = 10, 20000
+#: Independent replicates of the samples behind the automatic stop.
+LIME_REPLICATES = 2
+#: Smallest number of samples before an automatic stop is considered; also at least
+#: ``LIME_REPLICATES * 2`` samples per superpixel, so each replicate's ridge fit is
+#: determined by its data rather than by its penalty.
+MIN_AUTO_SAMPLES = 64
+
+
+@dataclass(frozen=True)
+class LimeFrame:
+    """One step of an anytime LIME run.
+
+    Attributes
+    ----------
+    n_samples
+        Perturbed images evaluated so far.
+    saliency
+        float32 (H, W) map of lime's local model fitted on them.
+    r_estimate, r_bound
+        Estimated correlation of this map with the map of infinitely many samples (same
+        segmentation), and its lower confidence bound at this check; ``nan`` between checks.
+    """
+
+    n_samples: int
+    saliency: np.ndarray
+    r_estimate: float
+    r_bound: float = float("nan")
 
 
 def blur_sigma(height: int, width: int) -> float:
@@ -174,6 +226,30 @@ class _BatchedLimeImageExplainer(LimeImageExplainer):
     float32 (B, H, W, 3), like lime's.
     """
 
+    def draw(self, n_features: int, num_samples: int) -> np.ndarray:
+        """lime's on/off matrix (num_samples, n_features) of 0/1, row 0 all on."""
+        data = self.random_state.randint(0, 2, num_samples * n_features).reshape(
+            (num_samples, n_features)
+        )
+        data[0, :] = 1
+        return data
+
+    @staticmethod
+    def perturbed(image: np.ndarray, fudged_image: np.ndarray, segments: np.ndarray,
+                  rows: np.ndarray) -> np.ndarray:
+        """float32 (B, H, W, 3): the image with the superpixels off in ``rows`` (B, F) hidden."""
+        seg = segments.ravel()
+        # One pixel (its three float32 channels) as one 12-byte item: a masked copy then
+        # moves whole pixels, three times fewer elements than channel by channel.
+        pixel = np.dtype((np.void, 3 * 4))
+        shown = np.ascontiguousarray(image, dtype=np.float32).view(pixel).ravel()
+        fudged = np.ascontiguousarray(fudged_image, dtype=np.float32).view(pixel).ravel()
+        off = (rows == 0)[:, seg]  # (B, H*W): pixel hidden?
+        batch = np.empty(off.shape, dtype=pixel)
+        batch[:] = shown
+        np.copyto(batch, fudged, where=off)
+        return batch.view(np.float32).reshape((len(off), *image.shape))
+
     def data_labels(
         self,
         image: np.ndarray,
@@ -183,27 +259,24 @@ class _BatchedLimeImageExplainer(LimeImageExplainer):
         num_samples: int,
         batch_size: int = 10,
     ) -> tuple[np.ndarray, np.ndarray]:
-        n_features = np.unique(segments).shape[0]
-        data = self.random_state.randint(0, 2, num_samples * n_features).reshape(
-            (num_samples, n_features)
-        )
-        data[0, :] = 1
-        hidden = data == 0  # (num_samples, n_features)
-        seg = segments.ravel()
-        # One pixel (its three float32 channels) as one 12-byte item: a masked copy then
-        # moves whole pixels, three times fewer elements than channel by channel.
-        pixel = np.dtype((np.void, 3 * 4))
-        shown = np.ascontiguousarray(image, dtype=np.float32).view(pixel).ravel()
-        fudged = np.ascontiguousarray(fudged_image, dtype=np.float32).view(pixel).ravel()
+        data = self.draw(np.unique(segments).shape[0], num_samples)
         labels = []
         for start in range(0, num_samples, batch_size):
-            off = hidden[start : start + batch_size][:, seg]  # (B, H*W): pixel hidden?
-            batch = np.empty(off.shape, dtype=pixel)
-            batch[:] = shown
-            np.copyto(batch, fudged, where=off)
-            images = batch.view(np.float32).reshape((len(off), *image.shape))
+            images = self.perturbed(image, fudged_image, segments,
+                                    data[start : start + batch_size])
             labels.append(np.asarray(classifier_fn(images)))
         return data, np.concatenate(labels)
+
+    def fit(self, data: np.ndarray, labels: np.ndarray, target: int,
+            num_features: int) -> tuple[float, list[tuple[int, float]], float, np.ndarray]:
+        """lime's local model on these samples: (intercept, [(superpixel, weight)], R², local
+        prediction), exactly as :meth:`LimeImageExplainer.explain_instance` fits it."""
+        # distance to the unperturbed image (all superpixels on: lime's data[0])
+        distances = sklearn.metrics.pairwise_distances(
+            data, np.ones((1, data.shape[1])), metric="cosine").ravel()
+        return self.base.explain_instance_with_data(
+            data, labels, distances, target, num_features, model_regressor=None,
+            feature_selection=self.feature_selection)
 
 
 class _CheckedPredict:
@@ -272,6 +345,9 @@ def explain_lime(
     batch_size: int = 32,
     seed: int = 0,
     progress: ProgressFn | None = None,
+    stop_at_r: float | None = None,
+    check_every: int = 32,
+    on_frame: Callable[[LimeFrame], None] | None = None,
 ) -> Explanation:
     """Explain one class of an image classifier with LIME (Ribeiro et al., 2016).
 
@@ -285,7 +361,8 @@ def explain_lime(
     target : int
         Index of the class to explain, in [0, K-1]. It need not be a top class.
     num_samples : int, default 1000
-        Number of perturbed images (the first is the unperturbed image), 10 to 20000.
+        Number of perturbed images (the first is the unperturbed image), 10 to 20000;
+        with ``stop_at_r`` the most that will be used.
     num_features : int, default 100000
         Most superpixels the local model (and so the map) keeps: the ``num_features``
         of largest absolute weight in a ridge fit on all superpixels (lime's
@@ -311,6 +388,16 @@ def explain_lime(
     progress : callable, optional
         ``progress(done, total)``, called after each ``predict`` call with the
         number of images evaluated so far and ``num_samples``.
+    stop_at_r : float, optional
+        In (0, 1), e.g. 0.95: stop at the first check where the map's correlation with
+        the map of infinitely many samples (same segmentation) is at least this with 95%
+        confidence, from two independent halves of the samples (see the module's
+        *Anytime LIME*). ``None``: use all ``num_samples``.
+    check_every : int, default 32
+        Samples between two checks of ``stop_at_r`` (and between two ``on_frame`` calls).
+    on_frame : callable, optional
+        Called with a :class:`LimeFrame` (the map so far) every ``check_every`` samples,
+        for a live preview. Costs one local-model fit per call.
 
     Returns
     -------
@@ -324,8 +411,11 @@ def explain_lime(
         |weight|, not affected by ``positive_only``), ``lime_intercept`` (the local
         model with every superpixel hidden), ``lime_score_r2`` (its weighted R² on the
         samples: near 1 means it imitates the classifier well here),
-        ``lime_local_prediction`` (its prediction with all superpixels shown) and
-        ``num_segments``. ``.params``: the settings used (segmentation defaults merged
+        ``lime_local_prediction`` (its prediction with all superpixels shown),
+        ``num_segments``, ``samples_used``, ``r_estimate``, ``r_bound`` (the replicate
+        estimate of the correlation with the infinite-sample map and its confidence
+        bound, ``None`` under 2 x 16 samples), ``stopped`` (``"auto"``, ``"cap"`` or
+        ``"fixed"``) and ``budget_note`` ("stopped at 320 samples, r ≈ 0.96"). ``.params``: the settings used (segmentation defaults merged
         in, ``kernel_width``, and ``blur_sigma`` for ``hide_color="blur"``).
 
     Raises
@@ -355,6 +445,8 @@ def explain_lime(
         positive_only, batch_size,
     )
     num_samples, num_features, batch_size = int(num_samples), int(num_features), int(batch_size)
+    stop_at_r = _check_stop_at_r(stop_at_r)
+    check_every = check_int("check_every", check_every, 1, _MAX_SAMPLES)
 
     segments = segment(img, method, seg_params, seed=seed)
     segments.setflags(write=False)
@@ -367,27 +459,38 @@ def explain_lime(
     # (lime's "auto" switches to forward selection below 7 features)
     explainer = _BatchedLimeImageExplainer(kernel_width=_KERNEL_WIDTH, random_state=seed,
                                            feature_selection="highest_weights")
-    explanation = explainer.explain_instance(
-        img,
-        checked,
-        labels=(target,),
-        hide_color=fudged,  # lime fills its hidden-pixel image with this array
-        top_labels=None,
-        num_features=num_features,
-        num_samples=num_samples,
-        batch_size=batch_size,
-        segmentation_fn=lambda _image: segments,
-        random_seed=seed,
-    )
-
-    pairs = explanation.local_exp[target]
+    # lime's own draws (explain_instance draws nothing before them when given a seed)
+    data = explainer.draw(n_segments, num_samples)
+    labels = np.empty((0, 0), np.float32)
+    area = np.bincount(segments.ravel(), minlength=n_segments).astype(np.float64)
+    first_check = max(MIN_AUTO_SAMPLES, 2 * LIME_REPLICATES * n_segments)
+    anytime = stop_at_r is not None or on_frame is not None
+    done, converged = 0, False
+    r_est: float | None = None
+    r_low: float | None = None
+    while done < num_samples:
+        stop = min(done + batch_size, num_samples)
+        if anytime:
+            stop = min(stop, (done // check_every + 1) * check_every)
+        out = checked(explainer.perturbed(img, fudged, segments, data[done:stop]))
+        labels = out if done == 0 else np.concatenate([labels, out])
+        done = stop
+        if not anytime or (done % check_every and done < num_samples):
+            continue
+        r_est, r_low = _replicate_r_of_lime(explainer, data[:done], labels, target, area,
+                                            first_check, check_every)
+        if on_frame is not None:
+            _, pairs, _, _ = explainer.fit(data[:done], labels, target, num_features)
+            on_frame(LimeFrame(done, _lime_map(pairs, segments, n_segments, positive_only),
+                               np.nan if r_est is None else r_est,
+                               np.nan if r_low is None else r_low))
+        if stop_at_r is not None and r_low is not None and r_low >= stop_at_r:
+            converged = True
+            break
+    intercept, pairs, score, local_pred = explainer.fit(data[:done], labels, target,
+                                                        num_features)
     weights = {int(s): float(w) for s, w in pairs}
-    per_segment = np.zeros(n_segments, dtype=np.float64)
-    for s, w in weights.items():
-        per_segment[s] = w
-    if positive_only:
-        per_segment = np.maximum(per_segment, 0.0)
-    saliency = per_segment[segments].astype(np.float32)
+    saliency = _lime_map(pairs, segments, n_segments, positive_only)
     saliency.setflags(write=False)
 
     params: dict[str, Any] = {
@@ -402,21 +505,76 @@ def explain_lime(
         "seed": seed,
         "kernel_width": _KERNEL_WIDTH,
         "num_segments": n_segments,
+        "stop_at_r": stop_at_r,
+        "check_every": check_every,
     }
     if mode == "blur":
         params["blur_sigma"] = blur_sigma(*img.shape[:2])
     if checked.first is None:  # lime always evaluates the unperturbed image first
         raise RuntimeError("lime finished without calling predict: cannot report the prediction")
+    if r_est is None and done >= 2 * 16:
+        r_est, r_low = _replicate_r_of_lime(explainer, data[:done], labels, target, area,
+                                            first_check, check_every)
     extra = {
         "segments": segments,
         "weights": weights,
-        "lime_score_r2": float(explanation.score),
-        "lime_intercept": float(explanation.intercept[target]),
-        "lime_local_prediction": float(np.ravel(explanation.local_pred)[0]),
+        "lime_score_r2": float(score),
+        "lime_intercept": float(intercept),
+        "lime_local_prediction": float(np.ravel(local_pred)[0]),
         "num_segments": n_segments,
+        "samples_used": done,
+        "r_estimate": None if r_est is None else round(r_est, 4),
+        "r_bound": None if r_low is None else round(r_low, 4),
+        **_budget_note(done, r_est, stop_at_r, converged, "samples"),
     }
     if checked.scores_note is not None:
         extra["scores_note"] = checked.scores_note
-    return Explanation("lime", saliency, img, target, params, forward_passes=num_samples,
+    return Explanation("lime", saliency, img, target, params, forward_passes=done,
                        wall_s=time.perf_counter() - t0,
                        probability=float(checked.first[target]), extra=extra)
+
+
+def _lime_map(pairs: list[tuple[int, float]], segments: np.ndarray, n_segments: int,
+              positive_only: bool) -> np.ndarray:
+    """float32 (H, W): each pixel carries its superpixel's weight (0 outside the model)."""
+    per_segment = np.zeros(n_segments, dtype=np.float64)
+    for s, w in pairs:
+        per_segment[int(s)] = w
+    if positive_only:
+        per_segment = np.maximum(per_segment, 0.0)
+    return per_segment[segments].astype(np.float32)
+
+
+def _replicate_r_of_lime(explainer: _BatchedLimeImageExplainer, data: np.ndarray,
+                         labels: np.ndarray, target: int, area: np.ndarray,
+                         first_check: int, check_every: int) -> tuple[float | None, float | None]:
+    """Point estimate and confidence bound of the correlation of lime's map on ``data``
+    with the infinite-sample map, from fits on R interleaved replicates of the samples.
+
+    The bound is ``None`` before ``first_check`` samples (too few per superpixel for a
+    fit determined by the data) and off the check points of RISE's schedule
+    (:func:`~xai_core.explainers.rise.estimators.is_check`); the estimate ``None`` under
+    16 samples per replicate.
+    Superpixels count by their area (the correlation is over pixels); the bound assumes
+    one independent noise component per superpixel, in the effective number
+    ``(sum area)^2 / sum area^2``, and spends the error rate over the checks as RISE does.
+    """
+    n, n_features = data.shape
+    if n < LIME_REPLICATES * 16:
+        return None, None
+    maps = np.zeros((LIME_REPLICATES, n_features))
+    for g in range(LIME_REPLICATES):
+        rows = np.arange(g, n, LIME_REPLICATES)
+        _, pairs, _, _ = explainer.fit(data[rows], labels[rows], target, n_features)
+        for s, w in pairs:
+            maps[g, int(s)] = w
+    estimate = replicate_r(maps, weights=area)
+    if n < first_check:
+        return estimate, None
+    if not is_check(n, first_check, check_every):
+        return estimate, None
+    look = look_index(n, first_check, check_every)
+    dof = float(area.sum() ** 2 / (area**2).sum())
+    bound = replicate_r(maps, weights=area, dof_per_replicate=dof,
+                        alpha=look_alpha(look, STOP_ALPHA))
+    return estimate, bound

@@ -13,9 +13,14 @@ batch at a time, as a product of interpolation matrices, never all at once.
 Two variance-reduction options change how the grids are drawn but not the distribution
 of any single mask, so the expected RISE map stays the same:
 
-* ``sampler="sobol"``: the grid cells and shifts of the masks come from one scrambled
-  Sobol sequence (``scipy.stats.qmc.Sobol``) instead of independent uniforms; every
+* ``sampler="sobol"``: the grid cells and shifts of the masks come from scrambled
+  Sobol sequences (``scipy.stats.qmc.Sobol``) instead of independent uniforms; every
   cell is then kept in very nearly ``p * N`` masks and the shifts cover their range evenly.
+  With ``replicates=R`` there are R independently scrambled sequences, interleaved
+  (mask i is point i // R of sequence i % R): each replicate keeps its own balance and
+  the R replicate maps are independent, which is what an honest convergence estimate
+  needs (randomised QMC, Owen 2013, ch. 17). Consecutive points of *one* sequence are
+  not independent (at p = 0.5 points 2k and 2k + 1 are complementary grids).
 * ``antithetic=True`` (``p = 0.5`` only): masks come in pairs ``(M, 1 - M)`` with the
   same shift, so every pixel is shown in exactly one mask of each pair.
   (Measured *worse* for RISE maps, whose summand is a product score x mask; kept as an
@@ -126,6 +131,7 @@ def plan_masks(
     *,
     sampler: str = "random",
     antithetic: bool = False,
+    replicates: int = 1,
 ) -> MaskPlan:
     """Draw the grids and shifts of ``n_masks`` RISE masks from ``rng``.
 
@@ -143,6 +149,9 @@ def plan_masks(
         Pair each mask with its complement ``1 - M`` (same shift): masks ``2k`` and
         ``2k + 1`` are complements. Requires ``keep_prob == 0.5`` so that the complement
         has the same distribution; an odd ``n_masks`` drops the last complement.
+    replicates
+        ``sampler="sobol"`` only: number R of independently scrambled sequences, interleaved
+        (unit i, a mask or a complementary pair, is point i // R of sequence i % R).
 
     Any prefix ``0:n`` of a plan is itself a valid plan of ``n`` masks, so a run can stop
     early (see :class:`xai_core.explainers.rise.RiseRun`).
@@ -158,7 +167,10 @@ def plan_masks(
     if sampler == "random":
         u = rng.random((n_base, cells + 2)).astype(np.float32)
     elif sampler == "sobol":
-        u = _sobol_uniforms(n_base, cells + 2, rng)
+        u = np.empty((n_base, cells + 2), np.float32)
+        for r in range(replicates):
+            count = len(range(r, n_base, replicates))
+            u[r::replicates] = _sobol_uniforms(count, cells + 2, rng)
     else:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of: {', '.join(SAMPLERS)}")
     grids = (u[:, :cells] < keep_prob).astype(np.float32).reshape(n_base, mask_size, mask_size)
