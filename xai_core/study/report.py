@@ -169,6 +169,7 @@ class Claim:
 
     heading: str
     context: str
+    protocol: str
     metric: str
     established: bool
     text: str
@@ -208,13 +209,13 @@ def claims(comps: Sequence[Comparison]) -> list[Claim]:
                 text = (f"{win} {verb} better than {lose}: mean difference "
                         f"{_fmt(diff.mean)} [{_fmt(diff.low)}, {_fmt(diff.high)}], "
                         f"{wins} of {n} images")
-                out.append(Claim(heading, context, metric, True, text, diff, wins, n))
+                out.append(Claim(heading, context, c.protocol, metric, True, text, diff, wins, n))
             else:
                 wins = round(p.a_better * n)
                 text = (f"{a} vs {b} on {metric}: not established (the interval includes 0): "
                         f"{a} − {b} = {_fmt(d.mean)} [{_fmt(d.low)}, {_fmt(d.high)}], "
                         f"{a} better on {wins} of {n} images")
-                out.append(Claim(heading, context, metric, False, text, d, wins, n))
+                out.append(Claim(heading, context, c.protocol, metric, False, text, d, wins, n))
     return out
 
 
@@ -223,3 +224,11 @@ def study_params(row: Mapping[str, str]) -> dict[str, str]:
     method = row["method"]
     return {n: row[f"{method}.{n}"] for n in STUDY_PARAMS.get(method, ())
             if row.get(f"{method}.{n}")}
+
+
+def typed_params(row: Mapping[str, str]) -> dict[str, object]:
+    """A row's method parameters as values :func:`xai_core.explain` takes (empty ones left
+    out, so they keep the library's defaults)."""
+    from xai_core.study.plan import _parse_value
+
+    return {k: _parse_value(row["method"], k, v) for k, v in study_params(row).items()}
