@@ -188,25 +188,30 @@ def small_study(ctx: Context) -> str | None:
 # --- showing a study -------------------------------------------------------------------
 
 
-def _tick(label: str) -> str:
-    return label.replace(" · ", "<br>")
+def _tick(label: str, one_model: bool) -> str:
+    """A configuration's name on an axis: short parameter names, one model left out."""
+    model, _, rest = label.partition(" · ")
+    for long, short in (("mask_size=", "s="), ("n_masks=", "N="), ("num_samples=", "samples=")):
+        rest = rest.replace(long, short)
+    return rest if one_model else f"{model}<br>{rest}"
 
 
 def auc_figure(stats: Sequence[ConfigStats], protocol: str) -> go.Figure:
-    """Deletion (↓) and insertion (↑) AUCs per configuration: a box and one point per
-    image (hover: the image)."""
+    """Deletion (↓) and insertion (↑) AUCs per configuration: a box (dashed: the mean)
+    and one point per image (hover: the image)."""
     group = [s for s in stats if s.protocol == protocol and s.scores]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=("deletion AUC ↓ (lower is better)",
                                         "insertion AUC ↑ (higher is better)"))
+    one_model = len({s.model for s in group}) == 1
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                "#7f7f7f", "#bcbd22", "#17becf"]
     for k, s in enumerate(group):
         images = list(s.scores)
         for col, idx in ((1, 0), (2, 1)):
             fig.add_trace(go.Box(
-                x=[_tick(s.label)] * len(images), y=[s.scores[i][idx] for i in images],
-                customdata=images, name=s.label, boxpoints="all", jitter=0.4, pointpos=0,
+                x=[_tick(s.label, one_model)] * len(images), y=[s.scores[i][idx] for i in images],
+                customdata=images, name=s.label, boxpoints="all", boxmean=True, jitter=0.4, pointpos=0,
                 marker={"color": palette[k % len(palette)], "size": 8},
                 line={"color": palette[k % len(palette)]}, fillcolor="rgba(0,0,0,0)",
                 hovertemplate="%{customdata}<br>AUC %{y:.3f}<extra></extra>",
@@ -241,8 +246,9 @@ def _show_claims(found: Sequence[Claim]) -> None:
         lines = []
         for c in found:
             if c.heading == heading:
-                mark = "✅" if c.established else "➖"
-                lines.append(f"- {mark} {c.text} *({c.context})*")
+                mark = ":green[**✓**]" if c.established else ":gray[**○**]"
+                where = f" *({c.context})*" if c.context else ""
+                lines.append(f"- {mark} {c.text}{where}")
         st.markdown("\n".join(lines))
 
 
@@ -266,8 +272,10 @@ def show_study(name: str, folder: Path, ctx: Context | None) -> None:
                    "values is, if anything, too narrow): read \"established\" with care.")
     for protocol in sorted({s.protocol for s in stats}):
         st.subheader(f"Protocol `{protocol}`")
-        st.plotly_chart(auc_figure(stats, protocol), key=f"study-auc-{protocol}",
-                        config={"displaylogo": False})
+        chart = f"study-auc-{protocol}"
+        st.plotly_chart(auc_figure(stats, protocol), key=chart, config={"displaylogo": False},
+                        on_select=lambda chart=chart: _pick_image(chart),
+                        selection_mode="points")
         st.markdown("**The lab's claims, measured**")
         _show_claims([c for c in found if c.protocol == protocol])
         table = comparison_table([c for c in comps if c.protocol == protocol])
@@ -275,6 +283,19 @@ def show_study(name: str, folder: Path, ctx: Context | None) -> None:
             with st.expander("Paired comparisons (A − B on the images both scored)"):
                 st.dataframe(table, hide_index=True)
     show_image_maps(name, folder, rows, ctx)
+
+
+def _pick_image(chart: str) -> None:
+    """A click on a point of an AUC plot picks its image for "One image" below."""
+    event = st.session_state.get(chart)
+    selection = getattr(event, "selection", None) or (event or {}).get("selection") or {}
+    for point in selection.get("points", []):
+        image = point.get("customdata")
+        if isinstance(image, list):
+            image = image[0] if image else None
+        if isinstance(image, str):
+            st.session_state["simg"] = image
+            return
 
 
 def _load_image(rel: str) -> np.ndarray | None:
@@ -304,7 +325,7 @@ def show_image_maps(name: str, folder: Path, rows: Sequence[Mapping[str, str]],
     st.subheader("One image")
     images = sorted({r["image"] for r in rows})
     image = selectbox("Image", images, images[0], "simg",
-                      help="The points of the plots: hover one to see which image it is.")
+                      help="Or click a point of a plot above: each point is one image.")
     mine = [r for r in rows if r["image"] == image]
     ok = [r for r in mine if r["status"] == "ok"]
     table = [{"model": r["model"], "method": METHOD_NAMES.get(r["method"], r["method"]),

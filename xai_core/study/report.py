@@ -193,7 +193,7 @@ def claims(comps: Sequence[Comparison]) -> list[Claim]:
         others = [c.a.model] if c.factor != "model" else []
         if c.factor != "method" and c.a.method == c.b.method and c.factor != f"{c.a.method}.mask_size":
             others.append(c.a.method.upper())
-        context = ", ".join([*others, f"protocol {c.protocol}"])
+        context = ", ".join(others)
         n = len(c.images)
         for metric, lower in METRICS.items():
             p: Paired = getattr(c, metric)
