@@ -278,6 +278,10 @@ def show_study(name: str, folder: Path, ctx: Context | None) -> None:
                         selection_mode="points")
         st.markdown("**The lab's claims, measured**")
         _show_claims([c for c in found if c.protocol == protocol])
+        if any(c.factor == "model" and c.protocol == protocol for c in comps):
+            st.caption("Between models, AUCs also measure confidence: they are in the model's "
+                       "probability of its own top class, so a model less sure of its answer "
+                       "(or explaining another class) scores lower whatever its maps.")
         table = comparison_table([c for c in comps if c.protocol == protocol])
         if table:
             with st.expander("Paired comparisons (A − B on the images both scored)"):

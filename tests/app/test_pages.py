@@ -561,3 +561,34 @@ def test_dataset_study_page_runs_a_small_study_on_click(stub_models, monkeypatch
     at.button(key="study-maps-button").click().run()
     assert_clean(at)
     assert charts(at) == 2 + 3
+
+
+def test_dataset_study_page_shows_saved_maps(stub_models, monkeypatch, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    import xai_core.images as images
+    from xai_core.study.results import ResultsFile, read_rows
+
+    study = tmp_path / "study" / "saved"
+    study.mkdir(parents=True)
+    _write_study(study)
+    rows = read_rows(study / "results.csv")
+    (study / "maps").mkdir()
+    (study / "results.csv").unlink()
+    results = ResultsFile(study)
+    for k, r in enumerate(rows):
+        name = f"maps/{k}.npy"
+        np.save(study / name, np.random.default_rng(k).random((16, 16)).astype(np.float32))
+        results.append({c: v for c, v in r.items() if v != ""} | {"map_file": name})
+    (tmp_path / "data" / "a").mkdir(parents=True)
+    Image.fromarray(np.full((20, 20, 3), 99, np.uint8)).save(tmp_path / "data" / "a" / "one.png")
+    monkeypatch.setattr(images, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setenv("SALIENCY_LAB_STUDY_DIR", str(tmp_path / "study"))
+    at = app({"sfolder": "study/saved", "simg": "a/one.png"})
+    at.switch_page("pages/dataset_study.py").run()
+    assert_clean(at)
+    captions = [c for img in at.get("image") for c in img.captions]
+    assert len(captions) == 3  # one saved map per configuration of the image, overlaid
+    assert any("RISE" in c and "mask_size=15" in c for c in captions)
+    assert "study-maps-button" not in [b.key for b in at.button]  # nothing to compute
