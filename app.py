@@ -20,6 +20,7 @@ page = st.navigation(
             st.Page("pages/mask_size.py", title="RISE mask size", icon="🧩"),
             st.Page("pages/lime_vs_rise.py", title="LIME vs RISE", icon="🆚"),
             st.Page("pages/sanity_check.py", title="Sanity check", icon="🎲"),
+            st.Page("pages/dataset_study.py", title="Dataset study", icon="📊"),
         ],
     }
 )

@@ -27,6 +27,9 @@ from dashboard.sidebar import (
     sidebar,
 )
 from dashboard.state import multiselect, number, selectbox, slider, toggle
+from dashboard.study import folder_picker as study_folder_picker
+from dashboard.study import results_folders as study_folders
+from dashboard.study import show_study, small_study
 from dashboard.views import Result, auc_summary, compute_service, computed, run, show
 
 __all__ = [
@@ -64,8 +67,12 @@ __all__ = [
     "show",
     "show_results",
     "show_sanity",
+    "show_study",
     "sidebar",
     "slider",
+    "small_study",
+    "study_folder_picker",
+    "study_folders",
     "target_of",
     "toggle",
 ]

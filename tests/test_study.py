@@ -415,3 +415,30 @@ def test_console_script_dispatches_study(tmp_path, capsys):
     assert saliency_lab(["study", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "not a folder" in err
+
+
+def test_report_claims_say_which_side_wins_or_that_nothing_is_established():
+    from xai_core.study.report import claims, comparisons, config_stats, typed_params
+
+    rows = []
+    for i in range(6):
+        for model, method, s, dele, ins in (("A", "rise", "7", 0.1, 0.5), ("A", "rise", "15", 0.2, 0.5),
+                                            ("B", "rise", "7", 0.3, 0.5)):
+            rows.append({"image": f"{i}.png", "model": model, "method": method,
+                         "protocol": "lab", "seed": "0", "rise.n_masks": "100",
+                         "rise.mask_size": s, "rise.keep_prob": "0.5", "status": "ok",
+                         "deletion_auc": str(dele + 0.01 * i),
+                         "insertion_auc": str(ins + (0.02 if i % 2 else -0.02) * (s == "15"))})
+    stats = config_stats(rows)
+    assert [s.deletion.mean for s in stats] == pytest.approx([0.125, 0.225, 0.325])
+    comps = comparisons(stats)
+    assert {c.factor for c in comps} == {"rise.mask_size", "model"}
+    found = {(c.heading.split(":")[0], c.metric): c for c in claims(comps)}
+    size = found[("RISE's mask size s", "deletion")]
+    assert size.established and size.text.startswith("RISE s=7 deletes better than RISE s=15")
+    assert size.difference.mean == pytest.approx(-0.1) and size.wins == 6 == size.images
+    tie = found[("RISE's mask size s", "insertion")]
+    assert not tie.established and "not established" in tie.text
+    model = found[("Models", "deletion")]
+    assert model.established and model.text.startswith("A deletes better than B")
+    assert typed_params(rows[0]) == {"n_masks": 100, "mask_size": 7, "keep_prob": 0.5}

@@ -488,3 +488,107 @@ def test_data_folder_images_are_listed_by_class(stub_models, monkeypatch, tmp_pa
     assert at.session_state["images"] == ["espresso/cup.png"]  # the data/ images first
     assert any("espresso (1)" in c.value for c in at.caption)
     assert charts(at) == 1
+
+
+def _write_study(folder: Path) -> None:
+    """A tiny results.csv: two images, RISE at s = 7 and 15 and LIME, one protocol."""
+    from xai_core.study.results import ResultsFile
+
+    results = ResultsFile(folder)
+    aucs = {("a/one.png", 7): (0.30, 0.50), ("a/one.png", 15): (0.20, 0.60),
+            ("b/two.png", 7): (0.40, 0.40), ("b/two.png", 15): (0.25, 0.55),
+            ("a/one.png", None): (0.35, 0.45), ("b/two.png", None): (0.45, 0.35)}
+    for (image, s), (d, i) in aucs.items():
+        method = "lime" if s is None else "rise"
+        params = ({"lime.num_samples": 150} if s is None else
+                  {"rise.n_masks": 200, "rise.mask_size": s, "rise.keep_prob": 0.5,
+                   "rise.fill": "black"})
+        results.append({"image": image, "class": image.split("/")[0], "model": "tiny_a.keras",
+                        "method": method, "protocol": "lab", "seed": 0, **params,
+                        "target": 1, "target_label": "square", "probability": 0.9,
+                        "deletion_auc": d, "insertion_auc": i, "forward_passes": 200,
+                        "wall_s": 0.1, "eval_s": 0.1, "status": "ok"})
+
+
+def test_dataset_study_page_shows_a_results_folder(stub_models, monkeypatch, tmp_path):
+    (tmp_path / "mine").mkdir()
+    _write_study(tmp_path / "mine")
+    monkeypatch.setenv("SALIENCY_LAB_STUDY_DIR", str(tmp_path))
+    at = app()
+    at.switch_page("pages/dataset_study.py").run()
+    assert_clean(at)
+    picker = at.selectbox(key="sfolder")
+    assert picker.value == "study/mine" and "study/mine" in picker.options
+    assert not any(str(tmp_path) in str(o) for o in picker.options)  # no server paths
+    assert charts(at) == 1  # one protocol: deletion and insertion side by side
+    text = " ".join(m.value for m in at.markdown)
+    # s = 15 deletes better on both images: established; LIME vs RISE s = 15 too
+    assert "RISE s=15 deletes better than RISE s=7" in text
+    assert "2 of 2 images" in text
+    assert any("deletion A−B [95%]" in df.value.columns for df in at.dataframe)
+    assert at.selectbox(key="simg").options == ["a/one.png", "b/two.png"]
+
+
+def test_dataset_study_page_runs_a_small_study_on_click(stub_models, monkeypatch, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    import xai_core.images as images
+
+    data = tmp_path / "data"
+    for cls, value in (("light", 200), ("dark", 40)):
+        (data / cls).mkdir(parents=True)
+        img = np.full((40, 40, 3), value, np.uint8)
+        img[10:30, 10:30] = 255 - value
+        Image.fromarray(img).save(data / cls / f"{cls}.png")
+    monkeypatch.setattr(images, "DATA_DIR", data)
+    monkeypatch.setenv("SALIENCY_LAB_STUDY_DIR", str(tmp_path / "study"))
+    at = app()
+    at.switch_page("pages/dataset_study.py").run()
+    assert_clean(at)
+    assert charts(at) == 0  # nothing to show yet, nothing computed
+    at.button(key="study-run-button").click().run()
+    assert_clean(at)
+    folder = tmp_path / "study" / "page-tiny_a.keras-0"
+    from xai_core.study.results import read_rows
+
+    rows = read_rows(folder / "results.csv")
+    assert len(rows) == 2 * 3 * 2 and all(r["status"] == "ok" for r in rows)
+    assert (folder / "summary.md").is_file() and (folder / "run.json").is_file()
+    assert at.selectbox(key="sfolder").value == "study/page-tiny_a.keras-0"
+    assert charts(at) == 2  # the two protocols
+    # the folder has no saved maps: one image's maps are computed on a click
+    at.button(key="study-maps-button").click().run()
+    assert_clean(at)
+    assert charts(at) == 2 + 3
+
+
+def test_dataset_study_page_shows_saved_maps(stub_models, monkeypatch, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    import xai_core.images as images
+    from xai_core.study.results import ResultsFile, read_rows
+
+    study = tmp_path / "study" / "saved"
+    study.mkdir(parents=True)
+    _write_study(study)
+    rows = read_rows(study / "results.csv")
+    (study / "maps").mkdir()
+    (study / "results.csv").unlink()
+    results = ResultsFile(study)
+    for k, r in enumerate(rows):
+        name = f"maps/{k}.npy"
+        np.save(study / name, np.random.default_rng(k).random((16, 16)).astype(np.float32))
+        results.append({c: v for c, v in r.items() if v != ""} | {"map_file": name})
+    (tmp_path / "data" / "a").mkdir(parents=True)
+    Image.fromarray(np.full((20, 20, 3), 99, np.uint8)).save(tmp_path / "data" / "a" / "one.png")
+    monkeypatch.setattr(images, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setenv("SALIENCY_LAB_STUDY_DIR", str(tmp_path / "study"))
+    at = app({"sfolder": "study/saved", "simg": "a/one.png"})
+    at.switch_page("pages/dataset_study.py").run()
+    assert_clean(at)
+    captions = [c for img in at.get("image") for c in img.captions]
+    assert len(captions) == 3  # one saved map per configuration of the image, overlaid
+    assert any("RISE" in c and "mask_size=15" in c for c in captions)
+    assert "study-maps-button" not in [b.key for b in at.button]  # nothing to compute

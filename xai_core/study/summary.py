@@ -161,40 +161,27 @@ def _labels(configs: Sequence[Config]) -> dict[Config, str]:
 def summarize(rows: Sequence[Mapping[str, str]], *, n_boot: int = 2000, seed: int = 0) -> str:
     """A Markdown summary of results.csv rows: per configuration the mean deletion and
     insertion AUCs with 95% bootstrap intervals, then every paired comparison of two
-    configurations that differ in one factor."""
-    scores: dict[Config, dict[str, tuple[float, float]]] = {}
-    failed: dict[Config, int] = {}
-    for r in rows:
-        c = _config(r)
-        scores.setdefault(c, {})
-        failed.setdefault(c, 0)
-        if r["status"] == "ok":
-            scores[c][r["image"]] = (float(r["deletion_auc"]), float(r["insertion_auc"]))
-        else:
-            failed[c] += 1
-    configs = sorted(scores, key=_order_key(list(scores)))
-    labels = _labels(configs)
+    configurations that differ in one factor (the data: :mod:`xai_core.study.report`)."""
+    from xai_core.study.report import comparisons, config_stats
+
+    stats = config_stats(rows, n_boot=n_boot, seed=seed)
+    comps = comparisons(stats, n_boot=n_boot, seed=seed)
     n_images = len({r["image"] for r in rows})
     lines = ["# Study summary", "",
-             f"{len(rows)} rows, {n_images} images, {len(configs)} configurations; "
-             f"{sum(failed.values())} rows failed. Means with 95% percentile bootstrap intervals "
-             f"over images ({n_boot} resamples, seed {seed}). Deletion AUC: lower is better; "
-             "insertion AUC: higher is better.", ""]
-    for protocol in sorted({c[3] for c in configs}):
-        group = [c for c in configs if c[3] == protocol]
+             f"{len(rows)} rows, {n_images} images, {len(stats)} configurations; "
+             f"{sum(s.failed for s in stats)} rows failed. Means with 95% percentile bootstrap "
+             f"intervals over images ({n_boot} resamples, seed {seed}). Deletion AUC: lower is "
+             "better; insertion AUC: higher is better.", ""]
+    for protocol in sorted({s.protocol for s in stats}):
         lines += [f"## Protocol `{protocol}`", "",
                   "| configuration | images | deletion AUC ↓ | insertion AUC ↑ | failed |",
                   "|---|---:|---|---|---:|"]
-        for c in group:
-            vals = np.array(list(scores[c].values())).reshape(-1, 2)
-            if len(vals):
-                d = bootstrap_mean(vals[:, 0], n_boot=n_boot, seed=seed).text()
-                i = bootstrap_mean(vals[:, 1], n_boot=n_boot, seed=seed).text()
-            else:
-                d = i = "–"
-            lines.append(f"| {labels[c]} | {len(vals)} | {d} | {i} | {failed[c]} |")
-        pairs = [(a, b, f) for k, a in enumerate(group) for b in group[k + 1:]
-                 if (f := _differing_factor(a, b))]
+        for s in stats:
+            if s.protocol == protocol:
+                d = s.deletion.text() if s.deletion else "–"
+                i = s.insertion.text() if s.insertion else "–"
+                lines.append(f"| {s.label} | {len(s.scores)} | {d} | {i} | {s.failed} |")
+        pairs = [c for c in comps if c.protocol == protocol]
         if pairs:
             lines += ["", f"### Paired comparisons (`{protocol}`)", "",
                       "A − B on the images both scored; \"A / B better\": share of images where "
@@ -202,18 +189,10 @@ def summarize(rows: Sequence[Mapping[str, str]], *, n_boot: int = 2000, seed: in
                       "| factor | A | B | images | deletion A−B | A / B better | "
                       "insertion A−B | A / B better |",
                       "|---|---|---|---:|---|---|---|---|"]
-        for a, b, factor in pairs:
-            common = sorted(set(scores[a]) & set(scores[b]))
-            if not common:
-                continue
-            sa = np.array([scores[a][k] for k in common])
-            sb = np.array([scores[b][k] for k in common])
-            pd = paired_comparison(sa[:, 0], sb[:, 0], lower_is_better=True, n_boot=n_boot,
-                                   seed=seed)
-            pi = paired_comparison(sa[:, 1], sb[:, 1], lower_is_better=False, n_boot=n_boot,
-                                   seed=seed)
+        for c in pairs:
+            pd, pi = c.deletion, c.insertion
             lines.append(
-                f"| {factor} | {labels[a]} | {labels[b]} | {len(common)} | "
+                f"| {c.factor} | {c.a.label} | {c.b.label} | {len(c.images)} | "
                 f"{pd.difference.text()} | {pd.a_better:.0%} / {pd.b_better:.0%} | "
                 f"{pi.difference.text()} | {pi.a_better:.0%} / {pi.b_better:.0%} |")
         lines.append("")
