@@ -222,6 +222,10 @@ def _explainer(method: str, params: Mapping[str, Any], seed: int,
         raise ValueError(f"unknown {method.upper()} parameter(s) {', '.join(sorted(unknown))}; "
                          f"allowed: {', '.join(DEFAULTS[method])}")
     settings = {**DEFAULTS[method], **params}
+    if method in ("rise", "lime") and "stop_at_r" not in params:
+        # a fixed budget: every stage's map gets the same number of model calls, so the
+        # similarities compare the maps' content, not where an automatic stop happened
+        settings["stop_at_r"] = None
     if method == "rise":
         from xai_core.explainers.rise import explain_rise
 
@@ -277,6 +281,7 @@ def randomization_test(
         Called as ``progress(done, total)`` in explanations.
     **method_params
         The method's parameters (as in :data:`xai_core.DEFAULTS`), e.g. ``n_masks=500``.
+        RISE and LIME run at a fixed budget here (``stop_at_r=None``) unless it is given.
 
     Returns
     -------
