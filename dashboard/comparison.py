@@ -105,16 +105,22 @@ def timing(expl: xc.Explanation, cached: bool) -> str:
     return f"{expl.wall_s:.1f} s"
 
 
+#: How each method is named in titles.
+METHOD_NAMES = {"rise": "RISE", "lime": "LIME", "gradcam": "Grad-CAM"}
+
+
 def describe(res: Result) -> str:
     """The row's title: method, model, class, probability, settings, passes, time, seed."""
     e = res.expl
-    return (f"**{e.method.upper()}** · {model_label(res.model_key)} · {e.image_name} · "
-            f"class **{e.target_label}** (p = {e.probability:.3f}) · {_key_params(e)} · "
-            f"{_passes(e)}{timing(e, res.cached)} · seed {e.seed}")
+    seed = f" · seed {e.seed}" if e.seed is not None else ""  # Grad-CAM draws nothing
+    return (f"**{METHOD_NAMES.get(e.method, e.method.upper())}** · {model_label(res.model_key)}"
+            f" · {e.image_name} · class **{e.target_label}** (p = {e.probability:.3f}) · "
+            f"{_key_params(e)} · {_passes(e)}{timing(e, res.cached)}{seed}")
 
 
 def _passes(e: xc.Explanation) -> str:
-    return f"{e.forward_passes} forward passes · " if e.forward_passes else ""
+    n = e.forward_passes
+    return f"{n} forward pass{'' if n == 1 else 'es'} · " if n else ""
 
 
 def _plain(text: str) -> str:
