@@ -5,28 +5,18 @@ Serves the app (``streamlit run app.py``), opens the home page in Debian's Chrom
 *Explain the top class with RISE and LIME* and records when the first result row (one
 Plotly figure: image | heatmap | overlay | isolines) and then the second are drawn, with
 the app's defaults (auto budget on). The page draws its rows on one shared colour scale,
-so both rows appear once both maps exist; the live RISE preview comes before. Prints one JSON object per image.
+so both rows appear once both maps exist; the live RISE preview comes before. Prints
+one JSON object per image.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchmarks._server import served_app
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,50 +27,32 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    port = _port()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     log = open("/tmp/browser_timing_streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port",
-                             str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
+    with log, served_app(log=log) as (base, _), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu"])
+        for name in args.images:
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            page.goto(f"{base}/?model={args.model}&img={name}")
+            page.locator('[data-testid="stDataFrame"]').wait_for(timeout=180_000)
+            time.sleep(1.0)
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Explain the top class with RISE and LIME").click()
+            marks: dict[str, float] = {}
+            while time.perf_counter() - t0 < args.timeout:
+                n = page.locator(".js-plotly-plot").count()
+                if n >= 1 and "rise_s" not in marks:
+                    marks["rise_s"] = round(time.perf_counter() - t0, 2)
+                if n >= 2:
+                    marks["lime_s"] = round(time.perf_counter() - t0, 2)
                     break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                         args=["--no-sandbox", "--disable-gpu"])
-            for name in args.images:
-                page = browser.new_page(viewport={"width": 1400, "height": 2400})
-                page.goto(f"{base}/?model={args.model}&img={name}")
-                page.locator('[data-testid="stDataFrame"]').wait_for(timeout=180_000)
-                time.sleep(1.0)
-                t0 = time.perf_counter()
-                page.get_by_role("button", name="Explain the top class with RISE and LIME").click()
-                marks: dict[str, float] = {}
-                while time.perf_counter() - t0 < args.timeout:
-                    n = page.locator(".js-plotly-plot").count()
-                    if n >= 1 and "rise_s" not in marks:
-                        marks["rise_s"] = round(time.perf_counter() - t0, 2)
-                    if n >= 2:
-                        marks["lime_s"] = round(time.perf_counter() - t0, 2)
-                        break
-                    time.sleep(0.05)
-                notes = page.locator("p").all_inner_texts()
-                budget = [t for t in notes if " masks" in t or " samples" in t]
-                print(json.dumps({"model": args.model, "image": name, **marks,
-                                  "captions": budget[:4]}), flush=True)
-                page.close()
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+                time.sleep(0.05)
+            notes = page.locator("p").all_inner_texts()
+            budget = [t for t in notes if " masks" in t or " samples" in t]
+            print(json.dumps({"model": args.model, "image": name, **marks,
+                              "captions": budget[:4]}), flush=True)
+            page.close()
+        browser.close()
     return 0
 
 
