@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="use all --n-masks / --num-samples instead of stopping once the map "
                         "correlates r >= 0.95 with its infinite-budget limit (95%% confidence)")
     g = p.add_argument_group("RISE")
-    g.add_argument("--n-masks", type=int, default=1000, help="masks (the cap unless --fixed-budget)")
+    g.add_argument("--n-masks", type=int, default=1024, help="masks (the cap unless --fixed-budget)")
     g.add_argument("--mask-size", type=int, default=7)
     g.add_argument("--keep-prob", type=float, default=0.5)
     g.add_argument("--fill", default="black",

@@ -28,7 +28,7 @@ METHODS = ("rise", "lime", "gradcam")
 #: correlates r >= 0.95 with its infinite-budget limit (95% confidence), the budget being
 #: the cap.
 DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "rise": MappingProxyType({"n_masks": 1000, "mask_size": 7, "keep_prob": 0.5,
+    "rise": MappingProxyType({"n_masks": 1024, "mask_size": 7, "keep_prob": 0.5,
                               "stop_at_r": 0.95, "fill": "black"}),
     "lime": MappingProxyType({
         "num_samples": 1000,

@@ -9,7 +9,16 @@ from tests.conftest import region_mask, region_predict
 from tests.fixtures import ground_truth_model
 from xai_core import explain_rise
 from xai_core.explainers.rise import RiseFrame, RiseRun, plan_masks, split_half_r
-from xai_core.explainers.rise.estimators import STOP_ALPHA, is_check, look_alpha, replicate_r
+from xai_core.explainers.rise.estimators import (
+    NOISE_DOF_RANGE,
+    STOP_ALPHA,
+    doubling_looks,
+    is_doubling_check,
+    look_alpha,
+    next_doubling_check,
+    noise_dof,
+    replicate_r,
+)
 
 
 class CountingPredict:
@@ -56,7 +65,7 @@ def test_auto_stop_saves_passes_and_reaches_the_tolerance(bright_image):
     counted = CountingPredict()
     run = RiseRun(counted, bright_image, max_masks=4000, batch_size=50, seed=0)
     sal = run.run(1, stop_at_r=0.95)
-    assert 64 <= run.n_done < 4000 and is_check(run.n_done, 64, 32)
+    assert run.n_done in (64, 128, 256, 512, 1024, 2048)  # the checks: 64 x 2^j
     assert counted.images == run.n_done
     assert run.converged(1, 0.95) and run.r_estimate(1) >= 0.95
     ref = explain_rise(region_predict, bright_image, 1, n_masks=8000, batch_size=1000,
@@ -114,7 +123,7 @@ def test_run_state_and_errors(bright_image):
     "kwargs, words",
     [
         ({"max_masks": 0}, "n_masks"),
-        ({"check_every": 0}, "check_every"),
+        ({"first_check": 0}, "first_check"),
         ({"estimator": "x"}, "estimator"),
         ({"sampler": "x"}, "sampler"),
         ({"antithetic": True, "keep_prob": 0.2}, "keep_prob"),
@@ -260,3 +269,41 @@ def test_a_run_that_hits_the_cap_says_so(bright_image):
 def test_bad_stop_at_r_raises(bright_image, bad):
     with pytest.raises(ValueError, match="stop_at_r"):
         explain_rise(region_predict, bright_image, 1, n_masks=64, stop_at_r=bad)
+
+
+def test_noise_dof_recovers_the_number_of_noise_components():
+    rng = np.random.default_rng(0)
+    for k in (6, 16, 40):
+        basis = rng.standard_normal((k, 2000))  # k equally strong noise patterns
+        est = [noise_dof(rng.standard_normal((4, k)) @ basis + 3.0) for _ in range(300)]
+        assert 0.8 * k <= np.median(est) <= 1.25 * k  # median-unbiased
+    few = [noise_dof(rng.standard_normal((4, 6)) @ rng.standard_normal((6, 500))) for _ in range(50)]
+    many = [noise_dof(rng.standard_normal((4, 40)) @ rng.standard_normal((40, 500))) for _ in range(50)]
+    assert np.median(few) < np.median(many)
+    lo, hi = NOISE_DOF_RANGE
+    assert noise_dof(rng.standard_normal((2, 100))) == lo  # one contrast: no pair to compare
+    assert noise_dof(np.ones((4, 100))) == hi  # no noise at all
+    assert lo <= noise_dof(rng.standard_normal((8, 100))) <= hi
+
+
+def test_the_checks_double_from_the_first():
+    assert [n for n in range(1, 1100) if is_doubling_check(n, 64)] == [64, 128, 256, 512, 1024]
+    assert next_doubling_check(0, 64) == 64 and next_doubling_check(64, 64) == 128
+    assert next_doubling_check(300, 64) == 512
+    assert doubling_looks(64, 1024) == 5  # 64, 128, 256, 512, 1024
+    assert doubling_looks(64, 1000) == 5  # 64 ... 512, and the cap
+    assert doubling_looks(64, 32) == 1
+    with pytest.raises(ValueError):
+        doubling_looks(0, 10)
+
+
+def test_auto_stop_checks_only_at_the_doubling_points(bright_image):
+    stops = set()
+    for seed in range(4):
+        run = RiseRun(region_predict, bright_image, max_masks=1000, batch_size=48, seed=seed)
+        frames = list(run.frames(1, stop_at_r=0.95))
+        # batches end at each check so that the stop does not depend on the batch size
+        assert {64, 128}.issubset({f.n_masks for f in frames}) or frames[-1].n_masks == 64
+        stops.add(run.n_done)
+        assert run.looks() == 5 and run.replicates == 4
+    assert stops <= {64, 128, 256, 512, 1000}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import chi2
 from scipy.stats import f as f_dist
 
 #: RISE estimators: the paper's weighted sum, or the same with the mean score subtracted.
@@ -87,6 +88,31 @@ def look_index(n: int, first: int, every: int) -> int:
     return max(1, k)
 
 
+def doubling_looks(first: int, cap: int) -> int:
+    """How many checks a run of at most ``cap`` samples makes on the doubling schedule:
+    one at each ``first * 2^j <= cap``, and one at ``cap`` if that is not among them."""
+    if first < 1 or cap < 1:
+        raise ValueError(f"first and cap must be at least 1; got {first}, {cap}")
+    if cap < first:
+        return 1
+    j = (cap // first).bit_length()  # checks first, 2 first, ..., 2^(j-1) first <= cap
+    return j + (0 if is_doubling_check(cap, first) else 1)
+
+
+def is_doubling_check(n: int, first: int) -> bool:
+    """Whether ``n`` is ``first * 2^j`` for some j >= 0."""
+    q, rem = divmod(n, first)
+    return n >= first and rem == 0 and q & (q - 1) == 0
+
+
+def next_doubling_check(n: int, first: int) -> int:
+    """The first ``first * 2^j`` above ``n``."""
+    m = first
+    while m <= n:
+        m *= 2
+    return m
+
+
 def replicate_r(
     maps: np.ndarray,
     *,
@@ -144,6 +170,45 @@ def replicate_r(
         k = float(n if dof_per_replicate is None else dof_per_replicate)
         noise *= float(f_dist.ppf(1.0 - alpha, k, (n_rep - 1) * k))
     return float(np.sqrt(max(0.0, 1.0 - noise / total)))
+
+
+#: Range the estimated noise components of :func:`noise_dof` are clipped to.
+NOISE_DOF_RANGE = (4.0, 64.0)
+
+
+def noise_dof(maps: np.ndarray) -> float:
+    """Effective number of independent noise components of one replicate map, estimated.
+
+    With R >= 3 replicate maps (rows of ``maps``), the R - 1 orthonormal (Helmert)
+    contrasts ``u_a`` of the replicates are independent draws of the replicates' noise,
+    each with covariance S: ``||u||^2`` estimates ``tr S`` and, for two different
+    contrasts, ``(u_a . u_b)^2`` estimates ``tr S^2``. The effective number of components
+    is ``(tr S)^2 / tr S^2`` (equal to their count when they are equally strong, fewer
+    when a few dominate), estimated median-unbiased and clipped to :data:`NOISE_DOF_RANGE`. Each map's mean is removed
+    first. With 2 replicates (one contrast, no pair) the lower end of the range is returned.
+    """
+    x = np.asarray(maps, np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"maps must have shape (R, P) with R >= 2 replicates; got {x.shape}")
+    lo, hi = NOISE_DOF_RANGE
+    n_rep = x.shape[0]
+    if n_rep < 3:
+        return lo
+    x = x - x.mean(axis=1, keepdims=True)
+    # Helmert contrasts: row a compares replicate a + 1 with the mean of replicates 0..a
+    u = np.stack([(x[: a + 1].mean(axis=0) - x[a + 1]) * np.sqrt((a + 1) / (a + 2))
+                  for a in range(n_rep - 1)])
+    gram = u @ u.T
+    tr_s = float(np.mean(np.diag(gram)))
+    pairs = gram[np.triu_indices(n_rep - 1, 1)]
+    tr_s2 = float(np.mean(pairs**2))
+    if tr_s2 <= 0.0:
+        return hi
+    # each (u_a . u_b)^2 is about tr S^2 times a chi-square of 1 degree of freedom, so their
+    # mean over m pairs is tr S^2 * chi2_m / m: scaling by median(chi2_m) / m makes the
+    # ratio median-unbiased (it would be 1.27 x too large for R = 4)
+    m = len(pairs)
+    return float(np.clip(tr_s**2 / tr_s2 * chi2.median(m) / m, lo, hi))
 
 
 class Sums:

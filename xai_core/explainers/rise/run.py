@@ -30,16 +30,17 @@ stop once the map is stable.
 
 A calibrated automatic stop
 ---------------------------
-The masks come from R (default 2) independently scrambled Sobol sequences, interleaved,
-so the R replicate maps are independent and identically distributed (randomised QMC):
-their spread estimates, without bias, the noise left in the average map, and so its
-correlation with the infinite-budget map (:func:`~xai_core.explainers.rise.estimators.replicate_r`).
-``stop_at_r = r*`` stops at the first check (every ``check_every`` masks, from
-:data:`MIN_AUTO_MASKS` on) where a *lower confidence bound* on that correlation reaches
-``r*``; the k-th check spends ``alpha 6 / (pi^2 k^2)`` of the error rate ``alpha`` = 0.05,
-so however often it is checked, the stopped map falls short of ``r*`` in at most 5% of
-runs (up to the approximations stated in ``replicate_r``). Measured in
-``python -m benchmarks efficiency``.
+The masks come from R (default :data:`REPLICATES`) independently scrambled Sobol
+sequences, interleaved, so the R replicate maps are independent and identically
+distributed (randomised QMC): their spread estimates, without bias, the noise left in the
+average map, and so its correlation with the infinite-budget map
+(:func:`~xai_core.explainers.rise.estimators.replicate_r`). ``stop_at_r = r*`` stops at
+the first check where a *lower confidence bound* on that correlation reaches ``r*``. The
+checks are at 64, 128, 256, ... masks (and at the cap): there every replicate holds a
+power of two of its Sobol points, where its balance is best. Each of the J checks a run
+can make uses level ``alpha / J`` (alpha = 0.05), so all of them hold together in 95% of
+runs and the stopped map falls short of ``r*`` in at most 5% of runs (up to the
+approximations stated in ``replicate_r``). Measured in ``python -m benchmarks autostop``.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ from xai_core.explainers.rise.estimators import (
     ESTIMATORS,
     STOP_ALPHA,
     Sums,
-    is_check,
-    look_alpha,
-    look_index,
-    next_check,
+    doubling_looks,
+    is_doubling_check,
+    next_doubling_check,
+    noise_dof,
     replicate_r,
 )
 from xai_core.explainers.rise.fill import check_fill, fill_image, fill_record
@@ -78,16 +79,14 @@ from xai_core.explainers.rise.masks import SAMPLERS, MaskPlan, plan_masks
 MAX_MASKS = 20_000
 #: Smallest number of masks before an automatic stop is considered.
 MIN_AUTO_MASKS = 64
-#: Independent replicates (scrambled Sobol sequences) of a run by default.
-REPLICATES = 2
-#: Effective independent noise components of one replicate map, for the confidence bound
-#: (see :meth:`RiseRun.r_bound`). Chosen by measurement: RISE noise lives in a few spatial
-#: modes, far fewer than the s * s grid cells. On the known-answer model (40 seeds,
-#: r* = 0.95, 2 replicates, 112 px, 40 seeds): 16 components: no stop short of r*, median
-#: 320 masks; 24 and 32: 2.5% short, median 256; 64: 5% short, median 224. At 64 px (30
-#: seeds): 16 and 24: none short, 32: 3.3%. With 16, photos on EfficientNet-Lite0 often
-#: ran to a 1000-mask cap.
-NOISE_DOF = 24.0
+#: Independent replicates (scrambled Sobol sequences) of a run by default. Measured with
+#: checks at 64, 128, 256, ... masks (16 seeds on coffee, EfficientNet-Lite0; 40-120 on
+#: the known-answer model): 2 replicates converge fastest (coffee at 256 masks: r = 0.953
+#: with the infinite-budget map, vs 0.915 with 4) but their bound is too loose to stop
+#: before 1024 on photos; 4 reach the same r from 512 masks on and let the noise's
+#: effective dimension be estimated per run (:func:`noise_dof`), which stops coffee at
+#: 512 masks; 8 are slower everywhere (0.950 at 512).
+REPLICATES = 4
 
 
 def check_rise_params(n_masks: int, mask_size: int, keep_prob: float, batch_size: int) -> None:
@@ -188,13 +187,14 @@ class RiseRun:
         drawn up front (a few bytes per mask); with ``sampler="sobol"`` or
         ``antithetic=True`` its first n masks do not depend on ``max_masks``, so a run
         stopped at n masks gives the map of ``explain_rise(..., n_masks=n)``.
-    check_every
+    first_check
         With :meth:`run` and ``stop_at_r``, the convergence is checked (and batches end)
-        at check points (every this many masks, default 32, up to 8 times it, then about
-        four per doubling of the budget), so the stopping point does not
-        depend on ``batch_size``. Best a multiple of ``replicates``.
+        at ``first_check * 2^j`` masks (default 64, 128, 256, ...) and at ``max_masks``, so
+        the stopping point does not depend on ``batch_size``. There each Sobol replicate
+        holds a power of two of its points, where its balance is best (a map of 320 masks
+        is measured *noisier* than one of 256). Best a multiple of ``replicates``.
     replicates
-        R, 2 to 16 (default 2): independent replicates of the masks (mask i belongs to
+        R, 2 to 16 (default :data:`REPLICATES`): independent replicates of the masks (mask i belongs to
         replicate i % R; with ``sampler="sobol"`` each is its own scrambled Sobol
         sequence), whose agreement measures the map's convergence.
     keep_scores
@@ -223,7 +223,7 @@ class RiseRun:
         estimator: str = "centered",
         antithetic: bool = False,
         sampler: str = "sobol",
-        check_every: int = 32,
+        first_check: int = MIN_AUTO_MASKS,
         keep_scores: bool = True,
         fill: str | tuple[float, float, float] = "black",
         replicates: int = REPLICATES,
@@ -235,7 +235,7 @@ class RiseRun:
         self._background = fill_image(self._img, resolved)
         check_rise_params(max_masks, mask_size, keep_prob, batch_size)
         check_int("seed", seed, 0)
-        check_int("check_every", check_every, 1, MAX_MASKS)
+        check_int("first_check", first_check, 1, MAX_MASKS)
         check_int("replicates", replicates, 2, 16)
         pairs = _check_sampling(estimator, antithetic, sampler, keep_prob)
         self._predict = predict
@@ -243,7 +243,7 @@ class RiseRun:
         self.antithetic = pairs
         self.sampler = sampler
         self.batch_size = int(batch_size)
-        self.check_every = int(check_every)
+        self.first_check = int(first_check)
         h, w = self._img.shape[:2]
         self.plan: MaskPlan = plan_masks(
             int(max_masks), int(mask_size), float(keep_prob), (h, w),
@@ -251,7 +251,6 @@ class RiseRun:
             replicates=int(replicates),
         )
         self.replicates = int(replicates)
-        self.noise_dof = NOISE_DOF
         unit = np.arange(int(max_masks)) // (2 if pairs else 1)
         # a complementary pair stays in one replicate
         self._halves = (unit % self.replicates).astype(np.int8)
@@ -375,18 +374,17 @@ class RiseRun:
         p = self.plan.keep_prob
         return np.stack([sums.saliency(self.estimator, p, g) for g in range(sums.groups)])
 
-    def look(self) -> int:
-        """Which check (1, 2, ...) of an automatic stop the current point is.
-
-        A function of ``n_done`` only: check 1 at :data:`MIN_AUTO_MASKS` masks, then one
-        per ``check_every`` masks up to 8 x ``check_every``, then about four per doubling
-        of the budget (:func:`~xai_core.explainers.rise.estimators.check_step`).
-        """
-        return look_index(self.n_done, self._first_check, self.check_every)
+    def looks(self) -> int:
+        """How many checks an automatic stop of this run can make (see ``first_check``)."""
+        return doubling_looks(self._first_check, self.max_masks)
 
     @property
     def _first_check(self) -> int:
-        return min(MIN_AUTO_MASKS, self.max_masks)
+        return min(self.first_check, self.max_masks)
+
+    def _at_check(self) -> bool:
+        return (is_doubling_check(self.n_done, self._first_check)
+                or self.n_done == self.max_masks)
 
     def r_estimate(self, target: int) -> float:
         """Estimated correlation of the current map with the infinite-budget map.
@@ -399,27 +397,28 @@ class RiseRun:
         return 0.0 if maps is None else replicate_r(maps)
 
     def r_bound(self, target: int, alpha: float = STOP_ALPHA) -> float:
-        """Lower confidence bound on :meth:`r_estimate` at the current check.
+        """Lower confidence bound on :meth:`r_estimate`, valid at every check of the run.
 
-        The bound of :func:`~xai_core.explainers.rise.estimators.replicate_r` at level
-        ``look_alpha(self.look(), alpha)``, with one noise component per grid cell, so
-        that over all checks of a run it is wrong with probability at most ``alpha``.
+        The bound of :func:`~xai_core.explainers.rise.estimators.replicate_r` with the
+        noise's effective number of components estimated from the replicates
+        (:func:`~xai_core.explainers.rise.estimators.noise_dof`), at level ``alpha / J``
+        for the J checks the run can make (:meth:`looks`): by Bonferroni, the bounds of all
+        the checks hold together with probability at least ``1 - alpha``.
         """
         maps = self._replicate_maps(target)
         if maps is None:
             return 0.0
-        return replicate_r(maps, dof_per_replicate=self.noise_dof,
-                           alpha=look_alpha(self.look(), alpha))
+        return replicate_r(maps, dof_per_replicate=noise_dof(maps), alpha=alpha / self.looks())
 
     def converged(self, target: int, r: float = 0.95) -> bool:
         """Whether the map's correlation with the infinite-budget map is at least ``r``,
         with 95% confidence over all the checks of the run (see :meth:`r_bound`)."""
         r = _check_stop_at_r(r)
-        return self.n_done >= min(MIN_AUTO_MASKS, self.max_masks) and self.r_bound(target) >= r
+        return self.n_done >= self._first_check and self.r_bound(target) >= r
 
     def _already_converged(self, target: int, stop_at_r: float | None) -> bool:
         """Whether an automatic stop would already hold now (so no more masks are needed)."""
-        if stop_at_r is None or not is_check(self.n_done, self._first_check, self.check_every):
+        if stop_at_r is None or not self._at_check():
             return False
         return self.converged(target, stop_at_r)
 
@@ -434,15 +433,12 @@ class RiseRun:
         while self.n_done < self.max_masks:
             n = self.batch_size
             if stop_at_r is not None:
-                n = min(n, next_check(self.n_done, self._first_check, self.check_every)
-                        - self.n_done)
+                n = min(n, next_doubling_check(self.n_done, self._first_check) - self.n_done)
             self.step(n)
             if progress is not None:
                 progress(self.n_done, self.max_masks)
             yield
-            at_check = (is_check(self.n_done, self._first_check, self.check_every)
-                        or self.n_done == self.max_masks)
-            if stop_at_r is not None and at_check and self.converged(target, stop_at_r):
+            if stop_at_r is not None and self._at_check() and self.converged(target, stop_at_r):
                 return
 
     def frames(
@@ -454,7 +450,7 @@ class RiseRun:
     ) -> Iterator[RiseFrame]:
         """Step until done, yielding a :class:`RiseFrame` after each batch.
 
-        With ``stop_at_r`` (e.g. 0.95), batches end at the check points (see ``check_every``) and
+        With ``stop_at_r`` (e.g. 0.95), batches end at the check points (see ``first_check``) and
         the run stops at the first such point where :meth:`converged` holds
         (``n_done >=`` :data:`MIN_AUTO_MASKS`); otherwise it runs to ``max_masks``.
         """
@@ -498,7 +494,7 @@ class RiseRun:
                   "batch_size": self.batch_size, "seed": self.seed,
                   "estimator": self.estimator, "sampler": self.sampler,
                   "antithetic": self.antithetic, "fill": self.fill,
-                  "replicates": self.replicates, "check_every": self.check_every}
+                  "replicates": self.replicates, "first_check": self.first_check}
         r_est = round(self.r_estimate(target), 4) if self.n_done else None
         extra = {"masks_used": self.n_done, "r_estimate": r_est,
                  "r_bound": round(self.r_bound(target), 4) if self.n_done else None,
@@ -541,7 +537,7 @@ def explain_rise(
     stop_at_r: float | None = None,
     fill: str | tuple[float, float, float] = "black",
     replicates: int = REPLICATES,
-    check_every: int = 32,
+    first_check: int = MIN_AUTO_MASKS,
 ) -> Explanation:
     """RISE saliency map of ``image`` for class ``target`` (Petsiuk, Das & Saenko, 2018).
 
@@ -585,11 +581,12 @@ def explain_rise(
     stop_at_r
         If given (e.g. 0.95), stop once the map's correlation with the infinite-budget
         map is at least this with 95% confidence (a lower bound from R independent
-        replicates, corrected for checking repeatedly; checked every ``check_every``
-        masks from 64 on). ``n_masks`` is then the cap.
-    replicates, check_every
-        See :class:`RiseRun` (2 independently scrambled replicates; checks every 32 masks
-        up to 256, then about four per doubling).
+        replicates, corrected for checking repeatedly; checked at 64, 128, 256, ...
+        masks). ``n_masks`` is then the cap: best a power of two times 64 (1024), where
+        the last check falls on a balanced point.
+    replicates, first_check
+        See :class:`RiseRun` (:data:`REPLICATES` independently scrambled replicates;
+        checks at ``first_check * 2^j`` masks).
     fill
         What a hidden pixel becomes (a pixel with mask value m is ``m * image + (1 - m)
         * fill``): ``"black"`` (default; 0 in RGB before the model's preprocessing),
@@ -628,7 +625,7 @@ def explain_rise(
     run = RiseRun(predict, image, max_masks=n_masks, mask_size=mask_size, keep_prob=keep_prob,
                   batch_size=batch_size, seed=seed, estimator=estimator, antithetic=antithetic,
                   sampler=sampler, keep_scores=False, replicates=replicates,
-                  check_every=check_every, fill=fill)
+                  first_check=first_check, fill=fill)
     t0 = time.perf_counter()
     run.run(target, stop_at_r=stop_at_r, progress=progress)
     return run.explanation(target, stop_at_r=stop_at_r, wall_s=time.perf_counter() - t0)
