@@ -4,9 +4,9 @@ Serves the app (``streamlit run app.py``), opens the home page in Debian's Chrom
 (Playwright, ``/usr/bin/chromium``), waits for the top-5 table (model loaded), clicks
 *Explain the top class with RISE and LIME* and records when the first result row (one
 Plotly figure: image | heatmap | overlay | isolines) and then the second are drawn, with
-the app's defaults (auto budget on). The page draws its rows on one shared colour scale,
-so both rows appear once both maps exist; the live RISE preview comes before. Prints
-one JSON object per image.
+the app's defaults (auto budget on). Each row is drawn as soon as its own map is ready
+(RISE first, then LIME; each kind of map has its own colour scale, so an early row never
+changes). ``lime_s`` is counted from the click too. Prints one JSON object per image.
 """
 
 from __future__ import annotations

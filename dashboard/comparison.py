@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -223,6 +223,64 @@ def units_note(scales: dict[str, Scale], counts: dict[str, int] | None = None) -
     return text
 
 
+class _View:
+    """A page's comparison being drawn: the scale toggle and the colours note on top, then
+    one titled row per result, then the report download."""
+
+    def __init__(self, page: str, ctx: Context, *, stale: bool = False):
+        self.page, self.ctx, self.stale = page, ctx, stale
+        self.alone = toggle("Scale each map on its own", False, "ownscale",
+                            help="Off: maps of one kind share one colour scale on this page, so "
+                                 "equal colours mean equal values. On: each map is stretched to "
+                                 "its own range (shows the shape of a weak map, hides how weak "
+                                 "it is).")
+        self.note = st.empty()
+        self.done: list[Result] = []
+        self.scales: dict[str, Scale] = {}
+        self.draw_s = 0.0
+
+    def rows(self, pairs: Sequence[tuple[str | None, Result]]) -> None:
+        """Draw ``pairs`` (label, result), each kind on one scale over all of them."""
+        new = [r for _, r in pairs]
+        self.scales.update(page_scales(new, self.ctx.display.colormap, self.alone))
+        first = len(self.done)
+        self.done += new
+        self._note()
+        t0 = time.perf_counter()
+        for i, (label, res) in enumerate(pairs):
+            self._row(first + i, label, res)
+        self.draw_s += time.perf_counter() - t0
+
+    def _note(self) -> None:
+        counts = {k: sum(r.expl.method == k for r in self.done) for k in self.scales}
+        self.note.caption(("**Out of date: these results are for the earlier settings.** "
+                           if self.stale else "") + units_note(self.scales, counts))
+
+    def _row(self, i: int, label: str | None, res: Result) -> None:
+        key = f"{self.page}-{i}"
+        st.markdown((f"##### {label}\n" if label else "") + describe(res))
+        note = flat_notice(res.expl)
+        if note:
+            st.info(note, icon=":material/blur_on:")
+        scores = res.expl.extra.get("scores_note")
+        if scores:
+            st.warning(f"{scores[:1].upper()}{scores[1:]}.", icon=":material/warning:")
+        st.plotly_chart(row_figure(res, self.scales[res.expl.method], self.ctx),
+                        key=f"{key}-row", config={"displaylogo": False})
+        _details(res, self.ctx, key, label)
+
+    def finish(self) -> None:
+        if not self.done:
+            return
+        st.session_state["_draw_s"] = self.draw_s / len(self.done)
+        st.download_button("⬇ Figure for your report (PNG)",
+                           report_png(self.done, self.scales, self.ctx),
+                           file_name=f"saliency-lab_{self.page}.png", mime="image/png",
+                           key=f"{self.page}-report", on_click="ignore",
+                           help="The whole comparison in one image: every row with its title, "
+                                "and the colour bars.")
+
+
 def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
                  labels: Sequence[str] | None = None, stale: bool = False) -> None:
     """Show a page's results as one comparison (see the module docstring)."""
@@ -231,34 +289,37 @@ def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
         return
     if not stale:
         st.session_state[f"{page}-shown"] = (list(results), list(labels) if labels else None)
-    done = [r for _, r in pairs]
-    alone = toggle("Scale each map on its own", False, "ownscale",
-                   help="Off: maps of one kind share one colour scale on this page, so equal "
-                        "colours mean equal values. On: each map is stretched to its own range "
-                        "(shows the shape of a weak map, hides how weak it is).")
-    scales = page_scales(done, ctx.display.colormap, alone)
-    counts = {k: sum(r.expl.method == k for r in done) for k in scales}
-    st.caption(("**Out of date: these results are for the earlier settings.** " if stale else "")
-               + units_note(scales, counts))
-    t0 = time.perf_counter()
-    for i, (label, res) in enumerate(pairs):
-        key = f"{page}-{i}"
-        st.markdown((f"##### {label}\n" if label else "") + describe(res))
-        note = flat_notice(res.expl)
-        if note:
-            st.info(note, icon=":material/blur_on:")
-        scores = res.expl.extra.get("scores_note")
-        if scores:
-            st.warning(f"{scores[:1].upper()}{scores[1:]}.", icon=":material/warning:")
-        st.plotly_chart(row_figure(res, scales[res.expl.method], ctx), key=f"{key}-row",
-                        config={"displaylogo": False})
-        _details(res, ctx, key, label)
-    st.session_state["_draw_s"] = (time.perf_counter() - t0) / len(pairs)
-    st.download_button("⬇ Figure for your report (PNG)", report_png(done, scales, ctx),
-                       file_name=f"saliency-lab_{page}.png", mime="image/png",
-                       key=f"{page}-report", on_click="ignore",
-                       help="The whole comparison in one image: every row with its title, and "
-                            "the colour bars.")
+    view = _View(page, ctx, stale=stale)
+    view.rows(pairs)
+    view.finish()
+
+
+def show_as_ready(page: str, makers: Sequence[Callable[[], Result | None]], ctx: Context, *,
+                  labels: Sequence[str] | None = None) -> list[Result | None]:
+    """Compute results one after another, drawing each row as soon as it is ready.
+
+    For results of *different kinds* (the home page's RISE, then LIME): each kind's scale
+    depends only on maps of that kind, so a row drawn before the next result exists is
+    already on its final scale. Two results of one kind would need the second before the
+    first could be drawn: use :func:`show_results` for those. Returns the results.
+    """
+    view: _View | None = None
+    results: list[Result | None] = []
+    for i, make in enumerate(makers):
+        if view is None:
+            view = _View(page, ctx)
+        res = make()
+        results.append(res)
+        if res is None:
+            continue
+        if res.expl.method in view.scales:
+            raise ValueError(f"show_as_ready draws one result per kind of map; "
+                             f"{res.expl.method} came twice")
+        view.rows([(labels[i] if labels else None, res)])
+    st.session_state[f"{page}-shown"] = (results, list(labels) if labels else None)
+    if view is not None:
+        view.finish()
+    return results
 
 
 def _details(res: Result, ctx: Context, key: str, label: str | None) -> None:

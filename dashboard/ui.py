@@ -1,7 +1,7 @@
 """What a page uses: ``from dashboard import ui``, then ``ui.page_intro(...)``, ``ui.run(...)``."""
 
 from dashboard import models
-from dashboard.comparison import show_results
+from dashboard.comparison import show_as_ready, show_results
 from dashboard.controls import (
     MAX_MASKS,
     default_params,
@@ -65,6 +65,7 @@ __all__ = [
     "sanity_labels",
     "selectbox",
     "show",
+    "show_as_ready",
     "show_results",
     "show_sanity",
     "show_study",

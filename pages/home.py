@@ -33,10 +33,11 @@ if ctx is not None:
         )
         st.caption("One click explains the top class with the default settings "
                    "(auto budget: each method stops once its map is stable, at most "
-                   "1000 masks / 1000 samples).")
+                   "1024 masks / 1000 samples).")
     if ui.run_button("home", "Explain the top class with RISE and LIME", inputs="defaults"):
         target, _, _ = ui.target_of(ctx)
-        results = [ui.run(ctx, method, ui.default_params(method), target)
-                   for method in ("rise", "lime")]
-        ui.show_results("home", results, ctx)
+        # each row appears as soon as its map is ready: RISE first, then LIME
+        ui.show_as_ready("home", [
+            lambda method=method: ui.run(ctx, method, ui.default_params(method), target)
+            for method in ("rise", "lime")], ctx)
     ui.auc_summary()

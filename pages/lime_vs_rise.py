@@ -24,11 +24,11 @@ if ctx is not None:
     if ui.run_button("versus", "Explain with both", inputs=(lime, rise)):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")
-        results = [ui.run(ctx, method, params, target, label)
-                   for method, params, label in (("lime", lime, "LIME"), ("rise", rise, "RISE"),
-                                                 ("gradcam", {}, "Grad-CAM"))]
-        ui.show_results("versus", results, ctx,
-                        labels=["LIME", "RISE", "Grad-CAM (white-box reference)"])
+        ui.show_as_ready("versus", [  # each row as soon as its map is ready
+            lambda m=method, p=params, lab=label: ui.run(ctx, m, p, target, lab)
+            for method, params, label in (("lime", lime, "LIME"), ("rise", rise, "RISE"),
+                                          ("gradcam", {}, "Grad-CAM"))],
+            ctx, labels=["LIME", "RISE", "Grad-CAM (white-box reference)"])
         st.caption("Grad-CAM is not a black-box method: it uses the gradients at the model's "
                    "last convolutional layer (Selvaraju et al., 2017). It is a yardstick for "
                    "the two maps above, not a third opinion of the same kind.")

@@ -68,3 +68,68 @@ def test_report_figure_is_one_png_with_a_row_per_result_and_colour_bars():
     assert img.shape[1] > 4 * 32  # four faces per row, plus the colour bars
     assert img.shape[0] > 2 * 32  # two rows with their titles
     assert wide.shape[0] == img.shape[0]
+
+
+def test_show_as_ready_draws_each_row_before_computing_the_next():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import numpy as np
+        import streamlit as st
+
+        import xai_core as xc
+        from dashboard import comparison
+        from dashboard.sidebar import Context, Display
+        from dashboard.views import Result
+
+        log = st.session_state.setdefault("log", [])
+        drawn = comparison._View._row
+
+        def row(self, i, label, res):
+            log.append(f"draw {res.expl.method} {i} {label}")
+            drawn(self, i, label, res)
+
+        comparison._View._row = row
+        ctx = Context(None, "m", np.zeros((32, 32, 3), np.uint8),
+                      np.full((32, 32, 3), 120, np.float32), "grey", "k", False, 0,
+                      Display(None, 0.5, 4, "value"))
+
+        def make(method, lo, hi):
+            def go():
+                log.append(f"compute {method}")
+                sal = np.linspace(lo, hi, 32 * 32).reshape(32, 32).astype(np.float32)
+                expl = xc.Explanation(method, sal, np.full((32, 32, 3), 120, np.float32), 1,
+                                      {"seed": 0}, forward_passes=64, wall_s=1.0,
+                                      probability=0.4, model="tiny", image_name="grey",
+                                      target_label="cat")
+                return Result(expl, None, "img", "efficientnet_lite0")
+            return go
+
+        def failed():
+            log.append("compute gradcam")
+            return None  # an error was shown for it; the other rows stay
+
+        try:
+            if st.session_state.get("twice"):
+                comparison.show_as_ready("u", [make("rise", 0.1, 0.5), make("rise", 0, 1)], ctx)
+            else:
+                comparison.show_as_ready("t", [make("rise", 0.1, 0.5), failed,
+                                               make("lime", -0.1, 0.2)], ctx,
+                                         labels=["RISE", "Grad-CAM", "LIME"])
+        except ValueError as exc:
+            st.write(f"refused: {exc}")
+        finally:
+            comparison._View._row = drawn
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["log"] == ["compute rise", "draw rise 0 RISE", "compute gradcam",
+                                       "compute lime", "draw lime 1 LIME"]
+    assert len(at.get("plotly_chart")) == 2
+    results, labels = at.session_state["t-shown"]
+    assert [r is None for r in results] == [False, True, False] and labels[1] == "Grad-CAM"
+    at.session_state["log"] = []
+    at.session_state["twice"] = True
+    at.run()
+    assert any("refused: show_as_ready draws one result per kind" in m.value
+               for m in at.markdown)
