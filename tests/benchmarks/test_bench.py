@@ -70,3 +70,18 @@ def test_autostop_benchmark_reports_shares_and_passes(tmp_path, capsys):
     assert "| known-answer | rise |" in out and len(list(tmp_path.glob("*.npy"))) == 2
     # two identical maps are a perfectly reliable reference
     assert reliability_ceiling([np.arange(5.0), np.arange(5.0)]) == pytest.approx(1.0)
+
+
+def test_first_map_section_times_each_method_and_budget(square_cnn, capsys):
+    _, path = square_cnn
+    assert bench.main(["first-map", "--models", str(path), "--image", "coffee",
+                       "--fixed", "128"]) == 0
+    rows = [r for r in records(capsys) if r.get("section") == "first-map"]
+    assert rows[0]["what"] == "load" and rows[0]["load_s"] >= 0
+    runs = {(r["method"], r["budget"]): r for r in rows[1:]}
+    assert set(runs) == {("rise", "auto"), ("lime", "auto"), ("rise", "fixed 128")}
+    assert runs[("rise", "fixed 128")]["passes"] == 129  # 128 masks and the whole image
+    assert runs[("rise", "fixed 128")]["stopped"] == "fixed"
+    assert runs[("rise", "auto")]["stopped"] in ("auto", "cap")
+    assert 65 <= runs[("rise", "auto")]["passes"] <= 1025
+    assert all(r["wall_s"] > 0 and r["draw_s"] > 0 for r in runs.values())
