@@ -30,7 +30,15 @@ from dashboard.state import multiselect, number, selectbox, slider, toggle
 from dashboard.study import folder_picker as study_folder_picker
 from dashboard.study import results_folders as study_folders
 from dashboard.study import show_study, small_study
-from dashboard.views import Result, auc_summary, compute_service, computed, run, show
+from dashboard.views import (
+    Result,
+    auc_summary,
+    compute_service,
+    computed,
+    run,
+    show,
+    top_classes,
+)
 
 __all__ = [
     "MAX_MASKS",
@@ -76,4 +84,5 @@ __all__ = [
     "study_folders",
     "target_of",
     "toggle",
+    "top_classes",
 ]

@@ -1,6 +1,5 @@
 """Home: pick an image and a model, see the prediction, explain it in one click."""
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import ui
@@ -21,16 +20,7 @@ if ctx is not None:
                  f"({ctx.clf.input_size[1]}×{ctx.clf.input_size[0]})")
     with right:
         st.subheader("Top-5 classes")
-        probs = ctx.probabilities()
-        top = probs.argsort()[::-1][:5]
-        st.dataframe(
-            pd.DataFrame({"class": [ctx.clf.class_names[i] for i in top],
-                          "index": [int(i) for i in top],
-                          "probability": [float(probs[i]) for i in top]}),
-            hide_index=True,
-            column_config={"probability": st.column_config.ProgressColumn(
-                "probability", min_value=0.0, max_value=1.0, format="%.3f")},
-        )
+        ui.top_classes(ctx, "home-top5")
         st.caption("One click explains the top class with the default settings "
                    "(auto budget: each method stops once its map is stable, at most "
                    "1024 masks / 1000 samples).")

@@ -128,9 +128,10 @@ def test_home_shows_top5_and_explains(server, browser):
     page.goto(base)
     page.get_by_text("Top-5 classes").wait_for(timeout=90_000)
     page.get_by_text("as efficientnet_lite0 sees it").wait_for(timeout=90_000)
-    page.locator('[data-testid="stDataFrame"]').wait_for(timeout=60_000)  # the top-5 table
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # the top-5 bars
+    assert "espresso" in page.locator(".js-plotly-plot").first.inner_text()
     page.get_by_role("button", name="Explain the top class with RISE and LIME").click()
-    wait_for_figures(page, 2, "home", timeout=150)  # one row per result
+    wait_for_figures(page, 3, "home", timeout=150)  # and one row per result
     page.close()
 
 

@@ -591,3 +591,20 @@ def test_flatness_flags_a_map_whose_spread_is_small_next_to_the_score():
     assert render.flatness(np.zeros((8, 8)), "lime", 0.0) == 0.0
     with pytest.raises(ValueError, match="method"):
         render.flatness(flat, "gradcam", 0.5)
+
+
+def test_top_classes_figure_lists_the_most_probable_first():
+    from xai_core.viz import top_classes_figure
+
+    p = np.array([0.05, 0.6, 0.1, 0.2, 0.0, 0.05])
+    names = ["a", "b", "c", "d", "e", "f"]
+    fig = top_classes_figure(p, names, k=3)
+    bar = fig.data[0]
+    assert list(bar.y) == ["b", "d", "c"] and list(bar.text) == ["0.600", "0.200", "0.100"]
+    assert list(bar.customdata) == [1, 3, 2]
+    assert fig.layout.xaxis.range == (0, 1)
+    assert len(top_classes_figure(p, names, k=10).data[0].y) == 6  # no more than there are
+    logits = top_classes_figure(np.array([3.0, -1.0]), ["x", "y"])
+    assert logits.layout.xaxis.range is None  # not probabilities: no [0, 1] axis
+    with pytest.raises(ValueError, match="class names"):
+        top_classes_figure(p, names[:2])

@@ -33,6 +33,7 @@ from xai_core.viz.figures import (
     image_figure,
     isolines_figure,
     overlay_figure,
+    top_classes_figure,
 )
 from xai_core.viz.raster import (
     Colorbar,
@@ -84,4 +85,5 @@ __all__ = [
     "representations",
     "save_png",
     "shared_value_range",
+    "top_classes_figure",
 ]

@@ -398,6 +398,31 @@ def grid_figure(
     return fig
 
 
+def top_classes_figure(probabilities: np.ndarray, class_names: Sequence[str], k: int = 5,
+                       height: int = 230) -> go.Figure:
+    """Horizontal bars of the ``k`` most probable classes, the top one first.
+
+    Each bar is labelled with the probability (3 decimals); the hover shows the class
+    index too. Scores that are not probabilities are shown as they are.
+    """
+    p = np.asarray(probabilities, np.float64).ravel()
+    if len(class_names) != len(p):
+        raise ValueError(f"{len(p)} scores but {len(class_names)} class names")
+    k = check_int("k", k, 1)
+    top = np.argsort(-p, kind="stable")[: min(k, len(p))]
+    fig = go.Figure(go.Bar(
+        x=p[top], y=[f"{class_names[i]}" for i in top], orientation="h",
+        text=[f"{p[i]:.3f}" for i in top], textposition="auto",
+        customdata=[int(i) for i in top], marker_color="#4c78a8",
+        hovertemplate="%{y} (class %{customdata}): %{x:.3f}<extra></extra>"))
+    top_p = float(p[top].max()) if len(top) else 1.0
+    fig.update_layout(height=height, margin=dict(l=0, r=10, t=10, b=30),
+                      yaxis=dict(autorange="reversed"),
+                      xaxis=dict(title="probability",
+                                 range=[0, 1] if 0 <= top_p <= 1 else None))
+    return fig
+
+
 def curves_figure(curves: Sequence[tuple[str, object]], title: str | None = None) -> go.Figure:
     """Deletion / insertion curves as one Plotly line chart.
 
