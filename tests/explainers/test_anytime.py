@@ -12,6 +12,7 @@ from xai_core.explainers.rise import RiseFrame, RiseRun, plan_masks, split_half_
 from xai_core.explainers.rise.estimators import (
     NOISE_DOF_RANGE,
     STOP_ALPHA,
+    TWO_REPLICATE_DOF,
     doubling_looks,
     is_doubling_check,
     look_alpha,
@@ -281,7 +282,7 @@ def test_noise_dof_recovers_the_number_of_noise_components():
     many = [noise_dof(rng.standard_normal((4, 40)) @ rng.standard_normal((40, 500))) for _ in range(50)]
     assert np.median(few) < np.median(many)
     lo, hi = NOISE_DOF_RANGE
-    assert noise_dof(rng.standard_normal((2, 100))) == lo  # one contrast: no pair to compare
+    assert noise_dof(rng.standard_normal((2, 100))) == TWO_REPLICATE_DOF  # no pair to compare
     assert noise_dof(np.ones((4, 100))) == hi  # no noise at all
     assert lo <= noise_dof(rng.standard_normal((8, 100))) <= hi
 
