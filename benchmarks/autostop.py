@@ -210,7 +210,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--skip-ground-truth", action="store_true")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--seed0", type=int, default=0, help="first seed (a second run: another range)")
-    p.add_argument("--cap", type=int, default=1024, help="the cap (the app's default)")
+    p.add_argument("--cap", type=int, default=1024,
+                   help="masks and samples at most (the app: 1024 masks, 1000 samples)")
     p.add_argument("--r", type=float, default=0.95)
     p.add_argument("--ref-n", type=int, default=4000, help="masks / samples per reference run")
     p.add_argument("--ref-runs", type=int, default=2)

@@ -3,8 +3,8 @@
 What the app's one click costs without the browser: for each model, the default RISE
 and LIME of :func:`xai_core.explain` (auto budget on, caps 1024 masks / 1000 samples) on
 one sample photo, then RISE at fixed budgets of 512 and 1024 masks (where the automatic
-stop lands on photos with EfficientNet-Lite0: coffee and rocket at 512, chelsea at the
-cap), and the time to draw a result row (the four Plotly panels, as the page builds
+stop lands on photos with EfficientNet-Lite0: coffee at 512, chelsea and rocket at the
+1024 cap), and the time to draw a result row (the four Plotly panels, as the page builds
 them). ResNet50 and Xception use random weights unless ``--imagenet-weights``: same
 compute, no download; their automatic stop is then meaningless (a random network's
 scores hardly depend on the image), so read their fixed-budget rows. The model load and

@@ -316,7 +316,8 @@ def show_as_ready(page: str, makers: Sequence[Callable[[], Result | None]], ctx:
             raise ValueError(f"show_as_ready draws one result per kind of map; "
                              f"{res.expl.method} came twice")
         view.rows([(labels[i] if labels else None, res)])
-    st.session_state[f"{page}-shown"] = (results, list(labels) if labels else None)
+    if any(r is not None for r in results):  # as show_results: only what was shown
+        st.session_state[f"{page}-shown"] = (results, list(labels) if labels else None)
     if view is not None:
         view.finish()
     return results

@@ -58,7 +58,7 @@ def top5(at: AppTest) -> list[str]:
     for c in at.get("plotly_chart"):
         fig = json.loads(c.proto.spec)
         if fig["data"] and fig["data"][0]["type"] == "bar":
-            return list(fig["data"][0]["y"])
+            return list(fig["layout"]["yaxis"]["ticktext"])
     return []
 
 

@@ -600,11 +600,14 @@ def test_top_classes_figure_lists_the_most_probable_first():
     names = ["a", "b", "c", "d", "e", "f"]
     fig = top_classes_figure(p, names, k=3)
     bar = fig.data[0]
-    assert list(bar.y) == ["b", "d", "c"] and list(bar.text) == ["0.600", "0.200", "0.100"]
-    assert list(bar.customdata) == [1, 3, 2]
+    assert list(bar.y) == ["1", "3", "2"] and list(bar.text) == ["0.600", "0.200", "0.100"]
+    assert list(fig.layout.yaxis.ticktext) == ["b", "d", "c"] == list(bar.customdata)
     assert fig.layout.xaxis.range == (0, 1)
     assert len(top_classes_figure(p, names, k=10).data[0].y) == 6  # no more than there are
-    logits = top_classes_figure(np.array([3.0, -1.0]), ["x", "y"])
-    assert logits.layout.xaxis.range is None  # not probabilities: no [0, 1] axis
+    # two classes of one name (ImageNet's two "crane"s) stay two bars
+    twins = top_classes_figure(np.array([0.5, 0.3, 0.2]), ["crane", "crane", "heron"])
+    assert list(twins.data[0].y) == ["0", "1", "2"]
+    for scores in ([3.0, -1.0], [0.5, -2.0]):  # not probabilities: no [0, 1] axis
+        assert top_classes_figure(np.array(scores), ["x", "y"]).layout.xaxis.range is None
     with pytest.raises(ValueError, match="class names"):
         top_classes_figure(p, names[:2])

@@ -410,16 +410,20 @@ def top_classes_figure(probabilities: np.ndarray, class_names: Sequence[str], k:
         raise ValueError(f"{len(p)} scores but {len(class_names)} class names")
     k = check_int("k", k, 1)
     top = np.argsort(-p, kind="stable")[: min(k, len(p))]
+    # one category per class index: ImageNet names two classes "crane" (and two "maillot")
+    ids = [str(int(i)) for i in top]
+    names = [str(class_names[i]) for i in top]
     fig = go.Figure(go.Bar(
-        x=p[top], y=[f"{class_names[i]}" for i in top], orientation="h",
+        x=p[top], y=ids, orientation="h",
         text=[f"{p[i]:.3f}" for i in top], textposition="auto",
-        customdata=[int(i) for i in top], marker_color="#4c78a8",
-        hovertemplate="%{y} (class %{customdata}): %{x:.3f}<extra></extra>"))
-    top_p = float(p[top].max()) if len(top) else 1.0
+        customdata=names, marker_color="#4c78a8",
+        hovertemplate="%{customdata} (class %{y}): %{x:.3f}<extra></extra>"))
+    probabilities_like = bool(len(top)) and 0.0 <= float(p[top].min()) <= float(p[top].max()) <= 1.0
     fig.update_layout(height=height, margin=dict(l=0, r=10, t=10, b=30),
-                      yaxis=dict(autorange="reversed"),
-                      xaxis=dict(title="probability",
-                                 range=[0, 1] if 0 <= top_p <= 1 else None))
+                      yaxis=dict(type="category", autorange="reversed", tickmode="array",
+                                 tickvals=ids, ticktext=names),
+                      xaxis=dict(title="probability" if probabilities_like else "score",
+                                 range=[0, 1] if probabilities_like else None))
     return fig
 
 

@@ -215,7 +215,7 @@ class RiseRun:
         predict: PredictFn,
         image: np.ndarray,
         *,
-        max_masks: int = 4000,
+        max_masks: int = 4096,
         mask_size: int = 7,
         keep_prob: float = 0.5,
         batch_size: int = 32,
@@ -237,6 +237,10 @@ class RiseRun:
         check_int("seed", seed, 0)
         check_int("first_check", first_check, 1, MAX_MASKS)
         check_int("replicates", replicates, 2, 16)
+        if first_check % replicates:
+            raise ValueError(f"first_check must be a multiple of replicates ({replicates}) so "
+                             f"that every replicate has as many masks at each check; "
+                             f"got {first_check}")
         pairs = _check_sampling(estimator, antithetic, sampler, keep_prob)
         self._predict = predict
         self.estimator = estimator
@@ -396,19 +400,22 @@ class RiseRun:
         maps = self._replicate_maps(target)
         return 0.0 if maps is None else replicate_r(maps)
 
-    def r_bound(self, target: int, alpha: float = STOP_ALPHA) -> float:
+    def r_bound(self, target: int, alpha: float = STOP_ALPHA, looks: int | None = None) -> float:
         """Lower confidence bound on :meth:`r_estimate`, valid at every check of the run.
 
         The bound of :func:`~xai_core.explainers.rise.estimators.replicate_r` with the
         noise's effective number of components estimated from the replicates
         (:func:`~xai_core.explainers.rise.estimators.noise_dof`), at level ``alpha / J``
-        for the J checks the run can make (:meth:`looks`): by Bonferroni, the bounds of all
-        the checks hold together with probability at least ``1 - alpha``.
+        for the J checks the run can make (:meth:`looks`; ``looks=1`` for a run looked at
+        once, e.g. at a fixed budget): by Bonferroni, the bounds of all the checks hold
+        together with probability about ``1 - alpha`` (about: see
+        :func:`~xai_core.explainers.rise.estimators.noise_dof`).
         """
         maps = self._replicate_maps(target)
         if maps is None:
             return 0.0
-        return replicate_r(maps, dof_per_replicate=noise_dof(maps), alpha=alpha / self.looks())
+        j = self.looks() if looks is None else int(looks)
+        return replicate_r(maps, dof_per_replicate=noise_dof(maps), alpha=alpha / j)
 
     def converged(self, target: int, r: float = 0.95) -> bool:
         """Whether the map's correlation with the infinite-budget map is at least ``r``,
@@ -496,11 +503,12 @@ class RiseRun:
                   "antithetic": self.antithetic, "fill": self.fill,
                   "replicates": self.replicates, "first_check": self.first_check}
         r_est = round(self.r_estimate(target), 4) if self.n_done else None
+        looks = None if stop_at_r is not None else 1
         extra = {"masks_used": self.n_done, "r_estimate": r_est,
-                 "r_bound": round(self.r_bound(target), 4) if self.n_done else None,
+                 "r_bound": round(self.r_bound(target, looks=looks), 4) if self.n_done else None,
                  **_budget_note(self.n_done, r_est, stop_at_r,
                                 stop_at_r is not None and self.converged(target, stop_at_r),
-                                "masks")}
+                                "masks", capped=self.n_done >= self.max_masks)}
         if self.scores_note is not None:
             extra["scores_note"] = self.scores_note
         return Explanation("rise", self.saliency(target), self._img, int(target), params,
@@ -509,13 +517,21 @@ class RiseRun:
 
 
 def _budget_note(n: int, r: float | None, stop_at_r: float | None, converged: bool,
-                 unit: str) -> dict[str, str]:
-    """``stopped`` and ``budget_note`` of an anytime result (RISE masks or LIME samples)."""
+                 unit: str, capped: bool = True) -> dict[str, str]:
+    """``stopped`` and ``budget_note`` of an anytime result (RISE masks or LIME samples).
+
+    ``stopped``: ``"fixed"`` (no automatic stop asked), ``"auto"`` (converged), ``"cap"``
+    (used the whole budget first) or ``"partial"`` (a run read before either, e.g. a
+    :class:`RiseRun` stepped by hand).
+    """
     r_text = "" if r is None else f", r ≈ {r:.2f}"
     if stop_at_r is None:
         return {"stopped": "fixed", "budget_note": f"{n} {unit}{r_text}"}
     if converged:
         return {"stopped": "auto", "budget_note": f"stopped at {n} {unit}{r_text}"}
+    if not capped:
+        return {"stopped": "partial",
+                "budget_note": f"{n} {unit} so far, not yet r ≥ {stop_at_r:.2f}{r_text}"}
     return {"stopped": "cap",
             "budget_note": f"used all {n} {unit} (the cap) before r ≥ {stop_at_r:.2f}{r_text}"}
 
@@ -525,7 +541,7 @@ def explain_rise(
     image: np.ndarray,
     target: int,
     *,
-    n_masks: int = 1000,
+    n_masks: int = 1024,
     mask_size: int = 7,
     keep_prob: float = 0.5,
     batch_size: int = 32,
