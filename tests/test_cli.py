@@ -271,10 +271,10 @@ def test_auto_budget_by_default_and_fixed_budget_on_request(square_cnn, tmp_path
     _, model_path = square_cnn
     img = square_png(tmp_path / "sq.png")
     for flag, out in (([], tmp_path / "auto"), (["--fixed-budget"], tmp_path / "fixed")):
-        assert main([str(img), "--model", str(model_path), "--n-masks", "2000", "--method",
+        assert main([str(img), "--model", str(model_path), "--n-masks", "4096", "--method",
                      "rise", "--out", str(out), "--quiet", *flag]) == 0
     auto = json.loads((tmp_path / "auto" / "sq_square_cnn_rise.json").read_text())
     fixed = json.loads((tmp_path / "fixed" / "sq_square_cnn_rise.json").read_text())
-    assert auto["params"]["stop_at_r"] == 0.95 and auto["masks_used"] < 2000
+    assert auto["params"]["stop_at_r"] == 0.95 and auto["masks_used"] < 4096
     assert auto["budget_note"].startswith("stopped at")
-    assert fixed["params"]["stop_at_r"] is None and fixed["masks_used"] == 2000
+    assert fixed["params"]["stop_at_r"] is None and fixed["masks_used"] == 4096
