@@ -38,9 +38,11 @@ average map, and so its correlation with the infinite-budget map
 the first check where a *lower confidence bound* on that correlation reaches ``r*``. The
 checks are at 64, 128, 256, ... masks (and at the cap): there every replicate holds a
 power of two of its Sobol points, where its balance is best. Each of the J checks a run
-can make uses level ``alpha / J`` (alpha = 0.05), so all of them hold together in 95% of
-runs and the stopped map falls short of ``r*`` in at most 5% of runs (up to the
-approximations stated in ``replicate_r``). Measured in ``python -m benchmarks autostop``.
+can make uses level ``alpha / J`` (alpha = 0.05), so all of them hold together in about
+95% of runs and the stopped map falls short of ``r*`` in at most about 5% of runs (about:
+the noise's dimension is estimated, see
+:func:`~xai_core.explainers.rise.estimators.noise_dof`). Measured in
+``python -m benchmarks autostop``.
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ MIN_AUTO_MASKS = 64
 #: the known-answer model): 2 replicates converge fastest (coffee at 256 masks: r = 0.953
 #: with the infinite-budget map, vs 0.915 with 4) but their bound is too loose to stop
 #: before 1024 on photos; 4 reach the same r from 512 masks on and let the noise's
-#: effective dimension be estimated per run (:func:`noise_dof`), which stops coffee at
-#: 512 masks; 8 are slower everywhere (0.950 at 512).
+#: effective dimension be estimated per run (:func:`noise_dof`), which stops about half
+#: of the coffee runs at 512 masks (the rest at 1024); 8 are slower everywhere (0.950 at
+#: 512).
 REPLICATES = 4
 
 
