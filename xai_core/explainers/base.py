@@ -45,9 +45,10 @@ class Explanation:
         Method-specific results. Both (anytime): ``r_estimate`` (estimated correlation
         of the map with its infinite-budget limit), ``r_bound`` (its lower confidence
         bound, what ``stop_at_r`` uses), ``stopped`` (``"auto"``, ``"cap"``, ``"fixed"``,
-        or ``"partial"`` for a :class:`RiseRun` read before it ended) and ``budget_note``, a sentence for the display ("stopped at 256
-        masks, r ≈ 0.97"). RISE: ``masks_used``. LIME: ``samples_used``, ``segments``
-        (int32 (H, W) superpixel ids), ``weights`` ({superpixel: signed weight}, by
+        or ``"partial"`` for a :class:`RiseRun` read before it ended) and
+        ``budget_note``, a sentence for the display ("stopped at 256 masks, r ≈ 0.97").
+        RISE: ``masks_used``. LIME: ``samples_used``, ``segments`` (int32 (H, W)
+        superpixel ids), ``weights`` ({superpixel: signed weight}, by
         decreasing |weight|), ``lime_score_r2``, ``lime_intercept``,
         ``lime_local_prediction``, ``num_segments``. Grad-CAM: ``layer``, ``layer_shape``,
         ``cam_max``, ``white_box``.

@@ -415,16 +415,28 @@ class RiseRun:
         :func:`~xai_core.explainers.rise.estimators.noise_dof`).
         """
         maps = self._replicate_maps(target)
-        if maps is None:
-            return 0.0
+        return 0.0 if maps is None else self._bound_of(maps, alpha, looks)
+
+    def _bound_of(self, maps: np.ndarray, alpha: float = STOP_ALPHA,
+                  looks: int | None = None) -> float:
         j = self.looks() if looks is None else int(looks)
         return replicate_r(maps, dof_per_replicate=noise_dof(maps), alpha=alpha / j)
+
+    def _agreement(self, target: int, looks: int | None = None) -> tuple[float, float]:
+        """:meth:`r_estimate` and :meth:`r_bound` from one build of the replicate maps."""
+        maps = self._replicate_maps(target)
+        if maps is None:
+            return 0.0, 0.0
+        return replicate_r(maps), self._bound_of(maps, looks=looks)
 
     def converged(self, target: int, r: float = 0.95) -> bool:
         """Whether the map's correlation with the infinite-budget map is at least ``r``,
         with 95% confidence over all the checks of the run (see :meth:`r_bound`)."""
+        return self._bound_reaches(self.r_bound(target), r)
+
+    def _bound_reaches(self, bound: float, r: float) -> bool:
         r = _check_stop_at_r(r)
-        return self.n_done >= self._first_check and self.r_bound(target) >= r
+        return self.n_done >= self._first_check and bound >= r
 
     def _already_converged(self, target: int, stop_at_r: float | None) -> bool:
         """Whether an automatic stop would already hold now (so no more masks are needed)."""
@@ -465,8 +477,7 @@ class RiseRun:
         (``n_done >=`` :data:`MIN_AUTO_MASKS`); otherwise it runs to ``max_masks``.
         """
         for _ in self._advance(target, stop_at_r, progress):
-            yield RiseFrame(self.n_done, self.saliency(target), self.r_estimate(target),
-                            self.r_bound(target))
+            yield RiseFrame(self.n_done, self.saliency(target), *self._agreement(target))
 
     def run(
         self,
@@ -505,12 +516,13 @@ class RiseRun:
                   "estimator": self.estimator, "sampler": self.sampler,
                   "antithetic": self.antithetic, "fill": self.fill,
                   "replicates": self.replicates, "first_check": self.first_check}
-        r_est = round(self.r_estimate(target), 4) if self.n_done else None
-        looks = None if stop_at_r is not None else 1
+        # a fixed budget is looked at once; an automatic stop's bound counts all its checks
+        est, low = self._agreement(target, looks=None if stop_at_r is not None else 1)
+        r_est = round(est, 4) if self.n_done else None
         extra = {"masks_used": self.n_done, "r_estimate": r_est,
-                 "r_bound": round(self.r_bound(target, looks=looks), 4) if self.n_done else None,
+                 "r_bound": round(low, 4) if self.n_done else None,
                  **_budget_note(self.n_done, r_est, stop_at_r,
-                                stop_at_r is not None and self.converged(target, stop_at_r),
+                                stop_at_r is not None and self._bound_reaches(low, stop_at_r),
                                 "masks", capped=self.n_done >= self.max_masks)}
         if self.scores_note is not None:
             extra["scores_note"] = self.scores_note
