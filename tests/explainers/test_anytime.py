@@ -315,8 +315,10 @@ def test_the_checks_double_from_the_first():
     assert doubling_looks(64, 1024) == 5  # 64, 128, 256, 512, 1024
     assert doubling_looks(64, 1000) == 5  # 64 ... 512, and the cap
     assert doubling_looks(64, 32) == 1
-    with pytest.raises(ValueError):
-        doubling_looks(0, 10)
+    for bad in (lambda: doubling_looks(0, 10), lambda: doubling_looks(64, 0),
+                lambda: is_doubling_check(64, 0), lambda: next_doubling_check(5, 0)):
+        with pytest.raises(ValueError, match="at least 1"):
+            bad()
 
 
 def test_auto_stop_checks_only_at_the_doubling_points(bright_image):

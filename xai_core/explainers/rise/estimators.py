@@ -88,11 +88,17 @@ def look_index(n: int, first: int, every: int) -> int:
     return max(1, k)
 
 
+def _check_first(first: int) -> None:
+    if first < 1:
+        raise ValueError(f"first must be at least 1; got {first}")
+
+
 def doubling_looks(first: int, cap: int) -> int:
     """How many checks a run of at most ``cap`` samples makes on the doubling schedule:
     one at each ``first * 2^j <= cap``, and one at ``cap`` if that is not among them."""
-    if first < 1 or cap < 1:
-        raise ValueError(f"first and cap must be at least 1; got {first}, {cap}")
+    _check_first(first)
+    if cap < 1:
+        raise ValueError(f"cap must be at least 1; got {cap}")
     if cap < first:
         return 1
     j = (cap // first).bit_length()  # checks first, 2 first, ..., 2^(j-1) first <= cap
@@ -101,12 +107,14 @@ def doubling_looks(first: int, cap: int) -> int:
 
 def is_doubling_check(n: int, first: int) -> bool:
     """Whether ``n`` is ``first * 2^j`` for some j >= 0."""
+    _check_first(first)
     q, rem = divmod(n, first)
     return n >= first and rem == 0 and q & (q - 1) == 0
 
 
 def next_doubling_check(n: int, first: int) -> int:
     """The first ``first * 2^j`` above ``n``."""
+    _check_first(first)
     m = first
     while m <= n:
         m *= 2
