@@ -278,3 +278,25 @@ def test_auto_budget_by_default_and_fixed_budget_on_request(square_cnn, tmp_path
     assert auto["params"]["stop_at_r"] == 0.95 and auto["masks_used"] < 4096
     assert auto["budget_note"].startswith("stopped at")
     assert fixed["params"]["stop_at_r"] is None and fixed["masks_used"] == 4096
+
+
+def test_the_two_command_lines_do_not_import_each_other():
+    """No import circle: the shared parser lives below both (``xai_core._cli_common``)."""
+    for first, other in (("xai_core.study.cli", "xai_core.cli"),
+                         ("xai_core.cli", "xai_core.study.cli")):
+        code = f"import sys, {first}; print({other!r} in sys.modules)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=ROOT, timeout=120)
+        assert out.returncode == 0, out.stderr[-400:]
+        assert out.stdout.split() == ["False"], f"{first} imports {other}"
+
+
+def test_both_command_lines_report_a_bad_flag_in_one_line(capsys):
+    from xai_core.study import main as study_main
+
+    assert main(["--sample", "coffee", "--no-such-flag"]) == 2
+    assert study_main(["data", "--out", "x", "--no-such-flag"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: unrecognized arguments") for line in err)
+    assert err[0].endswith("(see python -m xai_core --help)")
+    assert err[1].endswith("(see python -m xai_core.study --help)")

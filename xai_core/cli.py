@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from xai_core._cli_common import Parser, UsageError
 from xai_core.errors import ImageError, ModelLoadError
 
-
-class UsageError(Exception):
-    """A bad command line: reported as one line, exit code 2."""
+__all__ = ["ProgressBar", "UsageError", "main", "run"]
 
 
 class ProgressBar:
@@ -48,15 +47,8 @@ class ProgressBar:
         self.stream.flush()
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line is one ``error:`` line (exit 2), not a usage block."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{message} (see python -m xai_core --help)")
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="python -m xai_core",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Explain image classifiers with RISE and LIME (and Grad-CAM, a white-box "

@@ -23,13 +23,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from xai_core.cli import UsageError, _Parser
+from xai_core._cli_common import Parser, UsageError
 
 PROG = "python -m xai_core.study"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Explain every image of a folder with several models, methods and settings "
@@ -287,7 +287,7 @@ def summarize_main(argv: list[str]) -> int:
     from xai_core.study.results import ResultsFile
     from xai_core.study.summary import summarize
 
-    p = _Parser(prog=f"{PROG} summarize", description="Summarize a study's results.csv")
+    p = Parser(prog=f"{PROG} summarize", description="Summarize a study's results.csv")
     p.add_argument("out", help="the study's folder (holding results.csv)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
