@@ -1,4 +1,4 @@
-"""Command line with the lab report's flags, mapped onto ``python -m xai_core``.
+r"""Command line with the lab report's flags, mapped onto ``python -m xai_core``.
 
     python main.py --test_image_path='ILSVRC2012_val_00001177.JPEG' --test_image_index=0 \
         --model_name='ResNet' --display_type='grid'
@@ -84,8 +84,14 @@ def translate(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run with the report's flags; returns the exit code (2 and one line for bad input)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__.replace("Every ``python -m xai_core`` option works here too",
+                              "Every option of python -m xai_core --help works here too")
+              .replace("``", ""))
+        return 0
     try:
-        args = translate(sys.argv[1:] if argv is None else list(argv))
+        args = translate(argv)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

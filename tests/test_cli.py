@@ -411,3 +411,14 @@ def test_both_command_lines_report_a_bad_flag_in_one_line(capsys):
     assert len(err) == 2 and all(line.startswith("error: unrecognized arguments") for line in err)
     assert err[0].endswith("(see python -m xai_core --help)")
     assert err[1].endswith("(see python -m xai_core.study --help)")
+
+
+def test_main_py_help_lists_the_reports_flags(capsys):
+    import main as report
+
+    assert report.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--test_image_path", "--test_image_index", "--model_name", "--display_type",
+                 "--folder_index"):
+        assert flag in text
+    assert "most probable class" in text and "``" not in text
