@@ -33,11 +33,15 @@ def sanity_check(ctx: Context, method: str, params: dict[str, Any], target: int,
 
 
 def sanity_figure(res: xc.RandomizationResult) -> go.Figure:
-    """Spearman and SSIM of each stage's map with the trained model's, against the stage."""
+    """Spearman (of the maps and of their absolute values) and SSIM of each stage's map with
+    the trained model's, against the stage."""
     x = ["trained", *[f"{i}: ↓ {name}" for i, name in enumerate(res.layers, 1)]]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=[1.0, *res.spearman], mode="lines+markers",
                              name="Spearman rank correlation"))
+    if res.spearman_abs:
+        fig.add_trace(go.Scatter(x=x, y=[1.0, *res.spearman_abs], mode="lines+markers",
+                                 name="Spearman of absolute values", line={"dash": "dashdot"}))
     fig.add_trace(go.Scatter(x=x, y=[1.0, *res.ssim], mode="lines+markers",
                              name="SSIM of normalised maps", line={"dash": "dash"}))
     if not math.isnan(res.seed_spearman):
@@ -63,10 +67,15 @@ def show_sanity(res: xc.RandomizationResult, ctx: Context, key: str) -> None:
                "named on the plot (cascading, Adebayo et al. 2018); each map is coloured over "
                "its own range.")
     st.plotly_chart(sanity_figure(res), key=f"{key}-similarity", config={"displaylogo": False})
-    (st.success if res.passed() else st.warning)(res.verdict())
+    show = {"passed": st.success, "failed": st.warning}.get(res.outcome(), st.info)
+    show(res.verdict())
     with st.expander("Similarities and downloads"):
         record = res.record()
         st.dataframe(record["stages"], hide_index=True)
+        if record["final_by_seed"]:
+            st.caption("The verdict: per seed, the map of a model randomised with that seed "
+                       "against the trained model's map of the next seed.")
+            st.dataframe(record["final_by_seed"], hide_index=True)
         stem = f"{ctx.image_name.rsplit('.', 1)[0]}_{ctx.clf.name}_{res.method}"
         for fname, data in sanity_bytes(res, ctx.image, stem,
                                                   colormap=ctx.display.colormap).items():

@@ -293,7 +293,7 @@ def run(argv: list[str] | None = None) -> int:
                         (out_dir / fname).write_bytes(data)
                     rhos = " ".join(f"{r:.2f}" for r in res.spearman)
                     print(f"{label}\t{method}\tsanity: Spearman per stage {rhos}\t"
-                          f"{'passed' if res.passed() else 'FAILED'}")
+                          f"{'passed' if res.passed() else res.outcome().upper()}")
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # one image's failure must not end a folder run

@@ -292,15 +292,15 @@ def summarize_main(argv: list[str]) -> int:
 
     p = Parser(prog=f"{PROG} summarize", description="Summarize a study's results.csv")
     p.add_argument("out", help="the study's folder (holding results.csv)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the sign-flip test's random sign patterns (over 16 images)")
     args = p.parse_args(argv)
     path = Path(args.out) / ResultsFile.name
     if not path.is_file():
         raise UsageError(f"no {ResultsFile.name} in {args.out}")
     from xai_core.study.results import read_rows
 
-    text = summarize(read_rows(path), n_boot=args.n_boot, seed=args.seed)
+    text = summarize(read_rows(path), seed=args.seed)
     (Path(args.out) / "summary.md").write_text(text, encoding="utf-8")
     print(text)
     return 0

@@ -41,6 +41,14 @@ def format_value(value: object) -> str:
     return str(value)
 
 
+def params_text(params: Mapping[str, object] | Iterable[tuple[str, object]], sep: str = ";") -> str:
+    """Parameters as text, ``name=value`` pairs joined by ``sep`` in the order given: the
+    settings part of a row key (``sep=";"``) and the settings in labels (``sep=" "``).
+    The one place parameters become text (values through :func:`format_value`)."""
+    items = params.items() if isinstance(params, Mapping) else params
+    return sep.join(f"{k}={format_value(v)}" for k, v in items)
+
+
 def _parse_value(method: str, name: str, text: str) -> Any:
     default = DEFAULTS[method][name]
     text = text.strip()
@@ -115,7 +123,7 @@ class Setting:
     @property
     def params_text(self) -> str:
         """``"name=value;..."`` in a fixed order: the settings part of a row key."""
-        return ";".join(f"{k}={format_value(v)}" for k, v in self.params)
+        return params_text(self.params)
 
 
 def settings_grid(methods: Sequence[str], sets: Mapping[str, Mapping[str, Sequence[Any]]],

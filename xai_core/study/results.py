@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from xai_core.study.plan import PARAM_COLUMNS, STUDY_PARAMS, format_value, row_key
+from xai_core.study.plan import PARAM_COLUMNS, STUDY_PARAMS, format_value, params_text, row_key
 
 #: The columns of results.csv, in order.
 COLUMNS: tuple[str, ...] = (
@@ -55,7 +55,7 @@ def one_line_error(exc: BaseException | str, hide: Iterable[str | os.PathLike] =
 def key_of(row: Mapping[str, str]) -> tuple[str, ...]:
     """The :func:`~xai_core.study.plan.row_key` of a row read from results.csv."""
     method = row["method"]
-    params = ";".join(f"{n}={row.get(f'{method}.{n}', '')}" for n in STUDY_PARAMS.get(method, ()))
+    params = params_text((n, row.get(f"{method}.{n}", "")) for n in STUDY_PARAMS.get(method, ()))
     return row_key(row["image"], row["model"], method, params, row["seed"], row["protocol"])
 
 
