@@ -39,6 +39,22 @@ def default_model() -> str:
     return model_choices()[0] if os.environ.get("SALIENCY_LAB_MODELS") else OFFLINE_MODEL
 
 
+#: Link keys whose values name a model: the sidebar's picker and Compare models' two.
+MODEL_LINK_KEYS = ("model", "m1", "m2")
+
+
+def canonical_model_links() -> None:
+    """Rewrite the link's model names to the names the pickers use, before any picker
+    reads them (``model=ResNet`` -> ``model=resnet50``), through the one reader of model
+    names, :func:`xai_core.resolve_model_name`."""
+    for key in MODEL_LINK_KEYS:
+        raw = st.query_params.get(key)
+        if raw and raw not in model_choices():
+            name = xc.resolve_model_name(raw)
+            if name != raw:
+                st.query_params[key] = name
+
+
 def model_label(name: str) -> str:
     if name.startswith("upload:"):
         return name.split(":", 2)[2]

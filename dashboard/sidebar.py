@@ -13,6 +13,7 @@ from dashboard.models import (
     MODEL_UPLOAD,
     OFFLINE_MODEL,
     _sidebar_model_upload,
+    canonical_model_links,
     default_model,
     fallback_for,
     get_model,
@@ -162,6 +163,7 @@ def _fit_control(raw: np.ndarray, clf: xc.Classifier) -> str:
 def sidebar() -> Context | None:
     """Draw the shared sidebar and return the page context (``None`` if nothing can run)."""
     st.session_state["_url_slot"] = None  # no page slot yet in this run
+    canonical_model_links()
     with st.sidebar:
         st.header("Image & model")
         raw, image_name, uploaded = _sidebar_image()

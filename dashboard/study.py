@@ -35,10 +35,14 @@ from xai_core.study.report import (
     typed_params,
 )
 
-#: Where studies are looked for and where the page writes its own (tests point it elsewhere).
+#: Where the user's studies are looked for and where the page writes its own (tests point
+#: it elsewhere); the repository's ``study/`` folder by default, which git ignores.
 STUDY_DIR_ENV = "SALIENCY_LAB_STUDY_DIR"
+_REPO = Path(__file__).resolve().parents[1]
+#: The example studies that ship with the repository (read only).
+EXAMPLES_DIR = _REPO / "docs" / "studies"
 #: The folder the page opens on.
-DEFAULT_FOLDER = "study/data-lite0"
+DEFAULT_FOLDER = "docs/studies/data-lite0"
 #: The page's small study: budgets kept low so it takes a few minutes on a laptop.
 SMALL_STUDY: dict[str, dict[str, list[Any]]] = {
     "rise": {"n_masks": [200], "mask_size": [7, 15]},
@@ -49,16 +53,18 @@ METHOD_NAMES = {"rise": "RISE", "lime": "LIME", "gradcam": "Grad-CAM"}
 
 
 def study_root() -> Path:
-    """``SALIENCY_LAB_STUDY_DIR``, or the repository's ``study/`` folder."""
+    """``SALIENCY_LAB_STUDY_DIR``, or the repository's ``study/`` folder (not committed)."""
     env = os.environ.get(STUDY_DIR_ENV)
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "study"
+    return Path(env) if env else _REPO / "study"
 
 
 def results_folders() -> dict[str, Path]:
-    """Folders holding a results.csv under ``study/`` and ``data/`` (two levels deep),
-    by the name shown on the page (``study/<name>``, ``data/<name>``; never a server path)."""
+    """Folders holding a results.csv under ``docs/studies/`` (the examples), ``study/`` and
+    ``data/`` (two levels deep), by the name shown on the page (``docs/studies/<name>``,
+    ``study/<name>``, ``data/<name>``; never a server path)."""
     found: dict[str, Path] = {}
-    for prefix, root in (("study", study_root()), ("data", Path(xc.images.DATA_DIR))):
+    for prefix, root in (("docs/studies", EXAMPLES_DIR), ("study", study_root()),
+                         ("data", Path(xc.images.DATA_DIR))):
         if not root.is_dir():
             continue
         for csv in sorted([*root.glob("results.csv"), *root.glob("*/results.csv"),
@@ -98,7 +104,8 @@ def folder_picker(folders: Mapping[str, Path]) -> str | None:
         return None
     names = list(folders)
     return selectbox("Results folder", names, DEFAULT_FOLDER, "sfolder",
-                     help="Folders under study/ and data/ that hold a results.csv.")
+                     help="Folders under docs/studies/ (the examples), study/ and data/ that hold a "
+                     "results.csv.")
 
 
 # --- a small study from the page -------------------------------------------------------

@@ -528,7 +528,11 @@ def test_dataset_study_page_shows_a_results_folder(stub_models, monkeypatch, tmp
     at.switch_page("pages/dataset_study.py").run()
     assert_clean(at)
     picker = at.selectbox(key="sfolder")
-    assert picker.value == "study/mine" and "study/mine" in picker.options
+    # opens on the example study that ships in docs/studies/; the user's folder is listed
+    assert picker.value == "docs/studies/data-lite0"
+    assert {"study/mine", "docs/studies/data-lite0-lite2"} <= set(picker.options)
+    picker.set_value("study/mine").run()
+    assert_clean(at)
     assert not any(str(tmp_path) in str(o) for o in picker.options)  # no server paths
     assert charts(at) == 1  # one protocol: deletion and insertion side by side
     text = " ".join(m.value for m in at.markdown)
@@ -553,7 +557,10 @@ def test_dataset_study_page_runs_a_small_study_on_click(stub_models, monkeypatch
         img = np.full((40, 40, 3), value, np.uint8)
         img[10:30, 10:30] = 255 - value
         Image.fromarray(img).save(data / cls / f"{cls}.png")
+    import dashboard.study
+
     monkeypatch.setattr(images, "DATA_DIR", data)
+    monkeypatch.setattr(dashboard.study, "EXAMPLES_DIR", tmp_path / "no-examples")
     monkeypatch.setenv("SALIENCY_LAB_STUDY_DIR", str(tmp_path / "study"))
     at = app()
     at.switch_page("pages/dataset_study.py").run()

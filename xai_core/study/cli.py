@@ -23,13 +23,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from xai_core.cli import UsageError, _Parser
+from xai_core._cli_common import Parser, UsageError
 
 PROG = "python -m xai_core.study"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Explain every image of a folder with several models, methods and settings "
@@ -41,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", help="folder of images: DATA/<class>/<image> or images directly in DATA")
     p.add_argument("--models", default="efficientnet_lite0",
-                   help="comma-separated: efficientnet_lite0, resnet50, xception or .keras files "
-                        "(default: efficientnet_lite0)")
+                   help="comma-separated: efficientnet_lite0, resnet50 (or ResNet), xception or "
+                        ".keras files (default: efficientnet_lite0)")
     p.add_argument("--methods", default="rise", help="comma-separated: rise, lime (default: rise)")
     p.add_argument("--set", action="append", default=[], metavar="METHOD.NAME=V1,V2",
                    help="a parameter's values; several values span a grid (may repeat), "
@@ -121,10 +121,12 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _check_models(models: list[str]) -> None:
-    from xai_core.models import MODEL_NAMES
+def _check_models(models: list[str]) -> list[str]:
+    """The models by their canonical names (``ResNet`` -> ``resnet50``), each checked."""
+    from xai_core.models import MODEL_NAMES, resolve_model_name
 
-    for m in models:
+    names = [resolve_model_name(m) for m in models]
+    for m in names:
         if m in MODEL_NAMES:
             continue
         if m.lower().endswith(".keras"):
@@ -133,6 +135,7 @@ def _check_models(models: list[str]) -> None:
             continue
         raise UsageError(f"--models: unknown model {m!r}; choose among "
                          f"{', '.join(MODEL_NAMES)} or give a .keras file")
+    return names
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -151,12 +154,12 @@ def run(argv: list[str] | None = None) -> int:
     models, methods, protocols = _split(args.models), _split(args.methods), _split(args.protocol)
     if not models or not methods or not protocols:
         raise UsageError("--models, --methods and --protocol need at least one name each")
+    models = _check_models(models)
     for name, items in (("--models", models), ("--methods", methods), ("--protocol", protocols)):
         if len(set(items)) != len(items):
             raise UsageError(f"{name}: a name is repeated")
     if len({model_label(m) for m in models}) != len(models):
         raise UsageError("--models: two models have the same file name")
-    _check_models(models)
     if args.seed < 0:
         raise UsageError(f"--seed must be 0 or more; got {args.seed}")
     if args.workers is not None and args.workers < 1:
@@ -287,7 +290,7 @@ def summarize_main(argv: list[str]) -> int:
     from xai_core.study.results import ResultsFile
     from xai_core.study.summary import summarize
 
-    p = _Parser(prog=f"{PROG} summarize", description="Summarize a study's results.csv")
+    p = Parser(prog=f"{PROG} summarize", description="Summarize a study's results.csv")
     p.add_argument("out", help="the study's folder (holding results.csv)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the sign-flip test's random sign patterns (over 16 images)")
