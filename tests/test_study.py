@@ -152,7 +152,7 @@ def test_rows_of_a_study(study, photos, square_cnn):
     run = (out / "run.json").read_text()
     assert '"workers": 2' in run and '"ray"' in run and "rise-reference" in run
     # --workers 1000 on 2 CPUs: 2 workers of 1 CPU, each running its model on 1 thread
-    assert "note: --workers 1000: the Ray cluster has 2 free CPU(s); starting 2 worker(s)" in err
+    assert "note: --workers 1000: the Ray cluster has 2 CPU(s); starting 2 worker(s)" in err
     record = json.loads(run)
     assert record["engine"]["cpus_per_worker"] == 1
     assert record["model_info"]["square_cnn.keras"]["threads"] == 1
@@ -202,11 +202,11 @@ def test_row_aucs_equal_the_library_curves(study, square_cnn, photos):
 
 def test_an_interrupted_study_resumes_with_the_same_rows(study, tmp_path):
     argv, out, _, _ = study
-    lines = (out / "results.csv").read_text().splitlines(keepends=True)
+    lines = (out / "results.csv").read_bytes().splitlines(keepends=True)
     resumed = tmp_path / "resumed"
     resumed.mkdir()
     # rows 1..10 kept, then a torn line (as if the machine died mid-write)
-    (resumed / "results.csv").write_text("".join(lines[:11]) + lines[11][:20])
+    (resumed / "results.csv").write_bytes(b"".join(lines[:11]) + lines[11][:20])
     (resumed / "maps").symlink_to(out / "maps")
     argv = [a if a != str(out) else str(resumed) for a in argv]
     assert main(argv) == 1
@@ -219,8 +219,8 @@ def test_an_interrupted_study_resumes_with_the_same_rows(study, tmp_path):
             if first["status"] == "ok":
                 assert float(r[col] or 0) == pytest.approx(float(first[col] or 0), abs=1e-6) \
                     if col != "status" else r[col] == first[col]
-    text = (resumed / "results.csv").read_text()
-    assert text.endswith("\n") and len(text.splitlines()) == len(full) + 1
+    text = (resumed / "results.csv").read_bytes()
+    assert text.endswith(b"\r\n") and len(text.splitlines()) == len(full) + 1
 
 
 def test_summarize_writes_intervals_around_the_means(study, capsys):
@@ -644,7 +644,7 @@ def test_workers_are_clamped_to_what_the_nodes_can_place(nodes, requested, tasks
     assert (workers, per) == expected
     assert sum(c // per for c in nodes) >= workers  # they fit
     assert (note is not None) == (requested is not None and workers < requested)
-    with pytest.raises(RuntimeError, match="no free CPU"):
+    with pytest.raises(RuntimeError, match="no CPU"):
         plan_workers([], 2, 5)
 
 

@@ -188,8 +188,8 @@ class ResultsFile:
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.path = Path(folder) / self.name
-        header = _line(COLUMNS)
         if not self.path.exists():
+            header = _line(COLUMNS)
             tmp = self.path.with_suffix(".csv.tmp")
             with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write(header)
@@ -199,11 +199,12 @@ class ResultsFile:
             return
         with open(self.path, "rb+") as f:
             data = f.read()
-            if not data.startswith(header.encode()):
+            text = _decode(data)
+            records = list(scan_records(text))
+            if not records or records[0][1] != list(COLUMNS):
                 raise ValueError(f"{self.path.name} in the output folder has other columns "
                                  "(an older version wrote it): choose a new --out folder")
-            text = _decode(data)
-            end = max((e for e, _ in scan_records(text)), default=0)
+            end = records[-1][0]
             keep = len(text[:end].encode("utf-8", "surrogateescape"))
             if keep < len(data):  # a damaged tail: cut it off
                 f.truncate(keep)

@@ -280,6 +280,8 @@ def start_ray(address: str | None, workers: int | None) -> bool:
     """
     import ray
 
+    if address is not None:
+        check_reachable(address)
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -295,7 +297,6 @@ def start_ray(address: str | None, workers: int | None) -> bool:
         ray.init(address="local", num_cpus=min(workers or cpus, cpus), include_dashboard=False,
                  runtime_env={"env_vars": {**env, "PYTHONPATH": path}}, **quiet)
     else:
-        check_reachable(address)
         import xai_core
 
         ray.init(address=address, runtime_env={
@@ -311,28 +312,25 @@ def cluster_cpus() -> int:
 
 
 def node_cpus() -> list[int]:
-    """Whole CPUs of each alive node of the connected Ray cluster, capped by the cluster's
-    free CPUs (so CPUs held by other jobs are not counted)."""
+    """Whole CPUs of each alive node of the connected Ray cluster.
+
+    CPUs that another job holds are counted too: reserving them then waits at most
+    :data:`PLACEMENT_TIMEOUT_S` (:func:`run_tasks`), never for ever.
+    """
     import ray
 
     nodes = [int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
-    free = int(ray.available_resources().get("CPU", 0))
-    out = []
-    for c in sorted(nodes, reverse=True):
-        take = min(c, free)
-        free -= take
-        out.append(take)
-    return [c for c in out if c > 0]
+    return [c for c in nodes if c > 0]
 
 
 def plan_workers(nodes: Sequence[int], requested: int | None, n_tasks: int,
                  ) -> tuple[int, int, str | None]:
-    """How many workers to start, and CPUs for each, on nodes with ``nodes`` free CPUs.
+    """How many workers to start, and CPUs for each, on nodes with ``nodes`` CPUs.
 
     Parameters
     ----------
     nodes
-        Whole free CPUs of each node (:func:`node_cpus`).
+        Whole CPUs of each node (:func:`node_cpus`).
     requested
         ``--workers`` (None: as many as the CPUs allow).
     n_tasks
@@ -348,12 +346,12 @@ def plan_workers(nodes: Sequence[int], requested: int | None, n_tasks: int,
     Raises
     ------
     RuntimeError
-        No node has a free CPU.
+        No node has a CPU.
     """
     nodes = [int(c) for c in nodes if c >= 1]
     total = sum(nodes)
     if total < 1:
-        raise RuntimeError("the Ray cluster has no free CPU for a worker")
+        raise RuntimeError("the Ray cluster has no CPU for a worker")
     want = requested if requested is not None else total
     workers = max(1, min(want, total, n_tasks))
     per = 1
@@ -361,7 +359,7 @@ def plan_workers(nodes: Sequence[int], requested: int | None, n_tasks: int,
         per += 1
     note = None
     if requested is not None and workers < requested:
-        why = (f"the Ray cluster has {total} free CPU(s)" if total < min(requested, n_tasks)
+        why = (f"the Ray cluster has {total} CPU(s)" if total < min(requested, n_tasks)
                else f"there are {n_tasks} explanations to compute")
         note = (f"note: --workers {requested}: {why}; starting {workers} worker(s)")
     return workers, per, note
