@@ -301,6 +301,15 @@ def litert_flatbuffer(clf: Classifier, *, use_cache: bool = True) -> bytes:
 # --- the LiteRT predictor ------------------------------------------------------------
 
 
+def default_threads() -> int:
+    """Threads of a LiteRT interpreter: ``$XAI_THREADS`` if set (a study's worker sets it to
+    the CPUs Ray gave it), else the machine's CPUs."""
+    text = os.environ.get("XAI_THREADS", "")
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    return os.cpu_count() or 1
+
+
 class _Slot:
     """One interpreter with its input/output indices and current batch size."""
 
@@ -337,7 +346,7 @@ class LiteRTPredictor:
     input_size
         (height, width) of the model's input.
     num_threads
-        Threads per interpreter; default ``os.cpu_count()``.
+        Threads per interpreter; default :func:`default_threads`.
     max_interpreters
         Most interpreters alive at once (concurrent calls beyond it queue).
     """
@@ -356,7 +365,7 @@ class LiteRTPredictor:
             raise ValueError(f"max_interpreters must be at least 1; got {max_interpreters}")
         self.input_size = tuple(input_size)
         self._flatbuffer = flatbuffer
-        self._threads = num_threads or os.cpu_count() or 1
+        self._threads = num_threads or default_threads()
         self._max = max_interpreters
         self._cond = threading.Condition()
         with _quiet_stderr():  # XNNPACK announces itself on stderr once
