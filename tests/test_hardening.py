@@ -1,0 +1,260 @@
+"""Hostile files, names and settings (issue 23): each case builds its own file."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.memcap import run_capped
+from xai_core import ImageError, load_image
+from xai_core.errors import FileRefusedError
+from xai_core.names import printable, safe_stem
+from xai_core.reading import read_file
+
+# --- damaged TIFFs: every decode error becomes ImageError ----------------------------
+
+
+def _tiff(**kw) -> bytes:
+    arr = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "TIFF", **kw)
+    return buf.getvalue()
+
+
+def _retype_tag(data: bytes, tag: int, new_type: int) -> bytes:
+    """``data`` (a little-endian TIFF) with the type field of ``tag``'s entry replaced."""
+    assert data[:2] == b"II"
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    out = bytearray(data)
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        pos = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", data, pos)[0] == tag:
+            struct.pack_into("<H", out, pos + 2, new_type)
+            return bytes(out)
+    raise AssertionError(f"no tag {tag}")
+
+
+# TIFF types: 2 ASCII, 5 RATIONAL, 7 UNDEFINED, 10 SRATIONAL, 11 FLOAT, 12 DOUBLE, 16 LONG8.
+# StripOffsets (273) read as a rational or a float: Pillow's ImageFile.load raised TypeError
+# ("'IFDRational' object cannot be interpreted as an integer"); as LONG8, OverflowError.
+@pytest.mark.parametrize("new_type", [2, 5, 7, 10, 11, 12, 16])
+def test_a_tiff_whose_strip_offsets_are_not_integers_is_an_image_error(new_type):
+    bad = _retype_tag(_tiff(), 273, new_type)
+    with pytest.raises(ImageError, match="damaged|could not be read"):
+        load_image(bad)
+
+
+def test_no_byte_mutation_of_small_images_escapes_as_another_exception():
+    """A small fuzz (1,200 mutations of 1-3 header bytes over 7 formats; 6,000 found none
+    locally): whatever breaks, the caller sees ImageError, never TypeError & co."""
+    rng = np.random.default_rng(23)
+    arr = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    bases = []
+    for fmt, kw in [("TIFF", {}), ("TIFF", {"compression": "tiff_lzw"}), ("PNG", {}),
+                    ("GIF", {}), ("BMP", {}), ("WEBP", {}), ("JPEG", {})]:
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, fmt, **kw)
+        bases.append(buf.getvalue())
+    for i in range(1200):
+        data = bytearray(bases[i % len(bases)])
+        for _ in range(int(rng.integers(1, 4))):
+            data[int(rng.integers(0, min(len(data), 160)))] = int(rng.integers(0, 256))
+        try:
+            out = load_image(bytes(data))
+        except ImageError:
+            continue
+        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+
+
+def test_a_cli_folder_run_skips_a_damaged_tiff_and_goes_on(tmp_path, capsys, monkeypatch):
+    from xai_core import cli
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "a_bad.tif").write_bytes(_retype_tag(_tiff(), 273, 5))
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(folder / "b_good.png")
+    seen: list[tuple[int, ...]] = []
+    monkeypatch.setattr("xai_core.models.load_classifier", lambda *a, **k: _StopAtPrepare(seen))
+    with pytest.raises(RuntimeError, match="reached the good image"):
+        cli.run([str(folder), "--out", str(tmp_path / "out"), "--method", "rise"])
+    err = capsys.readouterr().err
+    assert "a_bad.tif" in err and "damaged" in err and "(skipped)" in err
+    assert "Traceback" not in err and seen == [(16, 16, 3)]
+
+
+class _StopAtPrepare:
+    """A classifier stand-in that records the images the CLI got to, then stops the run."""
+
+    name, class_names, input_size = "stub", ["a", "b"], (16, 16)
+
+    def __init__(self, seen: list):
+        self.seen = seen
+
+    def prepare(self, raw):
+        self.seen.append(raw.shape)
+        raise RuntimeError("stop here: the loop reached the good image")
+
+
+# --- colours and values a file can hold ----------------------------------------------
+
+
+def test_a_float_tiff_with_infinite_or_nan_pixels_is_refused_with_a_reason():
+    a = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
+    a[3, 4] = np.inf  # once mapped to float max: the whole picture came out black
+    a[5, 6] = np.nan
+    buf = io.BytesIO()
+    Image.fromarray(a, mode="F").save(buf, "TIFF")
+    with pytest.raises(ImageError, match="2 pixels that are not numbers"):
+        load_image(buf.getvalue())
+    ok = io.BytesIO()
+    Image.fromarray(np.where(np.isfinite(a), a, 0.5).astype(np.float32), mode="F").save(ok, "TIFF")
+    out = load_image(ok.getvalue())
+    assert out.min() == 0 and out.max() == 255  # finite floats: scaled by their own range
+
+
+def test_a_lab_tiff_comes_out_in_its_true_colours():
+    from skimage import color
+
+    rgb = np.zeros((16, 48, 3), np.uint8)
+    rgb[:, :16] = (200, 30, 30)  # red: a* > 0
+    rgb[:, 16:32] = (30, 180, 0)  # green: a* < 0
+    rgb[:, 32:] = (20, 40, 200)  # blue: b* < 0
+    lab = color.rgb2lab(rgb)
+    # TIFF CIELab: L* scaled to 0..255, a* and b* as signed bytes
+    raw = np.stack([np.round(lab[..., 0] * 255 / 100).astype(np.uint8),
+                    np.round(lab[..., 1]).astype(np.int8).view(np.uint8),
+                    np.round(lab[..., 2]).astype(np.int8).view(np.uint8)], -1)
+    buf = io.BytesIO()
+    Image.frombytes("LAB", (48, 16), raw.tobytes()).save(buf, "TIFF")
+    out = load_image(buf.getvalue())
+    assert np.abs(out.astype(int) - rgb).max() <= 4  # Pillow's conversion: 48 on the blue
+    # a file made with the D50 white point and saying so in its WhitePoint tag
+    lab50 = color.rgb2lab(rgb, illuminant="D50")
+    raw50 = np.stack([np.round(lab50[..., 0] * 255 / 100).astype(np.uint8),
+                      np.round(lab50[..., 1]).astype(np.int8).view(np.uint8),
+                      np.round(lab50[..., 2]).astype(np.int8).view(np.uint8)], -1)
+    buf = io.BytesIO()
+    Image.frombytes("LAB", (48, 16), raw50.tobytes()).save(buf, "TIFF",
+                                                          tiffinfo={318: (0.3457, 0.3585)})
+    assert np.abs(load_image(buf.getvalue()).astype(int) - rgb).max() <= 4
+
+
+def test_an_embedded_colour_profile_is_applied():
+    from PIL import ImageCms
+
+    arr = np.zeros((16, 16, 3), np.uint8)
+    arr[...] = (40, 160, 90)
+    lab_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG", icc_profile=srgb.tobytes())
+    np.testing.assert_allclose(load_image(buf.getvalue()).astype(int), arr, atol=2)
+    # a profile that does not fit the image is ignored, not an error
+    bad = io.BytesIO()
+    Image.fromarray(arr).save(bad, "PNG", icc_profile=lab_profile.tobytes())
+    assert load_image(bad.getvalue()).shape == (16, 16, 3)
+
+
+# --- one bounded, non-blocking reader -------------------------------------------------
+
+
+def _read_sparse(path: str) -> str:
+    try:
+        read_file(path, 256 * 2**20)
+    except FileRefusedError as exc:
+        return str(exc)
+    return "read"
+
+
+def test_a_2gb_sparse_file_is_refused_before_a_byte_is_read(tmp_path):
+    path = tmp_path / "huge.png"
+    with open(path, "wb") as f:
+        f.truncate(2 * 2**30)  # sparse: no disk used, but reading it would take 2 GB
+    status, result = run_capped(_read_sparse, str(path), headroom_mb=128)
+    assert status == "ok" and "huge.png is 2,048 MB" in result and str(tmp_path) not in result
+    status, result = run_capped(load_image, str(path), headroom_mb=128)
+    assert status == "raised" and result.startswith("ImageError") and "larger than 256 MB" in result
+
+
+def test_a_fifo_is_refused_at_once_not_read_forever(tmp_path):
+    fifo = tmp_path / "cat.png"
+    os.mkfifo(fifo)
+    result: list[BaseException | bytes] = []
+    t = threading.Thread(target=lambda: result.append(_catch(read_file, fifo, 100)), daemon=True)
+    t.start()
+    t.join(timeout=20)
+    assert not t.is_alive(), "reading a FIFO blocked"
+    assert isinstance(result[0], FileRefusedError) and "pipe (FIFO)" in str(result[0])
+    with pytest.raises(ImageError, match=r"cat.png is a pipe \(FIFO\), not a regular file"):
+        load_image(fifo)
+
+
+def _catch(fn, *args):
+    try:
+        return fn(*args)
+    except BaseException as exc:  # the test inspects it
+        return exc
+
+
+def test_a_file_swapped_for_a_fifo_after_the_stat_is_caught_by_fstat(tmp_path, monkeypatch):
+    """The type is read from the opened descriptor: a swap between stat and open is caught."""
+    path = tmp_path / "swap.png"
+    path.write_bytes(b"x" * 100)
+    real_open = os.open
+
+    def swap_then_open(p, flags, *a):
+        os.unlink(p)
+        os.mkfifo(p)
+        assert flags & os.O_NONBLOCK  # else this open would wait for a writer forever
+        return real_open(p, flags, *a)
+
+    monkeypatch.setattr(os, "open", swap_then_open)
+    with pytest.raises(FileRefusedError, match="pipe"):
+        read_file(path, 1000)
+
+
+def test_devices_folders_and_sizes(tmp_path):
+    with pytest.raises(FileRefusedError, match="device, not a regular file"):
+        read_file("/dev/zero", 10)
+    with pytest.raises(FileRefusedError, match="folder"):
+        read_file(tmp_path, 10)
+    with pytest.raises(FileNotFoundError):
+        read_file(tmp_path / "missing", 10)
+    p = tmp_path / "f.bin"
+    p.write_bytes(b"0123456789")
+    assert read_file(p, 10) == b"0123456789"
+    with pytest.raises(FileRefusedError, match="10 bytes; files larger than 9 bytes"):
+        read_file(p, 9)
+
+
+# --- names printed and written ---------------------------------------------------------
+
+
+def test_control_characters_in_names_are_shown_as_escapes_and_replaced_in_files():
+    assert printable("cat\rdog.png") == "cat\\rdog.png"
+    assert printable("a\x1b[31mred") == "a\\x1b[31mred"
+    assert printable("x\u202egnp.exe") == "x\\u202egnp.exe"
+    assert printable("chat noir é 猫.png") == "chat noir é 猫.png"
+    assert safe_stem("cat\rdog\n\x1b") == "cat_dog__"
+    assert safe_stem("../..\u202e") == "_.._"
+    assert safe_stem("\x00") == "_" and safe_stem("...") == "image"
+
+
+def test_the_cli_prints_and_writes_no_control_characters(tmp_path, capsys, monkeypatch):
+    from xai_core import cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(folder / "x\r\x1b[2Jevil.png")
+    assert cli._output_stems([folder / "x\r\x1b[2Jevil.png"]) == ["x__[2Jevil"]
+    monkeypatch.setattr("xai_core.models.load_classifier", lambda *a, **k: _StopAtPrepare([]))
+    with pytest.raises(RuntimeError):
+        cli.run([str(folder), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "x\\r\\x1b[2Jevil.png" in err and "\r" not in err and "\x1b" not in err
