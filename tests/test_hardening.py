@@ -297,3 +297,65 @@ def test_lime_at_its_largest_batch_fits_in_memory():
         status, result = run_capped(_lime_at_the_cap, side, headroom_mb=1536)
         assert status == "ok", result
         assert result > 0
+
+
+# --- one-output models and short class lists ----------------------------------------
+
+
+def _tiny_model(outputs: int, activation: str | None = None):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((16, 16, 3)), keras.layers.GlobalAveragePooling2D(),
+                             keras.layers.Dense(outputs, activation=activation)])
+
+
+@pytest.mark.parametrize("logits", [True, False])
+def test_a_one_output_model_file_is_refused_with_the_reason(tmp_path, logits):
+    from xai_core import ModelLoadError, load_classifier
+
+    path = tmp_path / "binary.keras"
+    _tiny_model(1, None if logits else "sigmoid").save(path)
+    with pytest.raises(ModelLoadError, match="single score per image") as info:
+        load_classifier(path, outputs_logits=logits, engine="keras")
+    assert "softmax over one score is always 1" in str(info.value)
+    assert "Concatenate()([1 - p, p])" in str(info.value) and str(tmp_path) not in str(info.value)
+    # the remedy the message gives loads and gives two probabilities per image
+    import keras
+
+    inp = keras.Input((16, 16, 3))
+    p = keras.layers.Dense(1, activation="sigmoid")(keras.layers.GlobalAveragePooling2D()(inp))
+    two = keras.Model(inp, keras.layers.Concatenate()([1 - p, p]))
+    two.save(tmp_path / "two.keras")
+    clf = load_classifier(tmp_path / "two.keras", engine="keras")
+    probs = clf.predict(np.full((2, 16, 16, 3), 100.0, np.float32))
+    assert probs.shape == (2, 2) and np.allclose(probs.sum(1), 1.0)
+
+
+def test_a_classifier_whose_names_do_not_match_its_outputs_says_so():
+    from xai_core import Classifier
+
+    one = Classifier("one", (16, 16), ["yes"], _tiny_model(1), outputs_logits=True)
+    with pytest.raises(ValueError, match="single score per image"):
+        one.predict(np.zeros((1, 16, 16, 3), np.float32))
+    short = Classifier("short", (16, 16), ["a", "b"], _tiny_model(3, "softmax"))
+    with pytest.raises(ValueError, match="outputs 3 scores per image but has 2 class names"):
+        short.predict(np.zeros((1, 16, 16, 3), np.float32))
+    with pytest.raises(ValueError, match="at least one class"):
+        Classifier("none", (16, 16), [], _tiny_model(3))
+
+
+def test_explain_with_too_few_class_names_is_a_value_error_before_any_model_call():
+    from xai_core import explain
+
+    calls = []
+
+    def predict(x):
+        calls.append(len(x))
+        return np.full((len(x), 3), 1 / 3, np.float32)
+
+    img = np.full((16, 16, 3), 100.0, np.float32)
+    for method in ("rise", "lime"):
+        with pytest.raises(ValueError, match=r"class 2 has no name: class_names lists 2 name"):
+            explain(predict, img, method, 2, class_names=["a", "b"])
+    assert calls == []
