@@ -359,3 +359,28 @@ def test_explain_with_too_few_class_names_is_a_value_error_before_any_model_call
         with pytest.raises(ValueError, match=r"class 2 has no name: class_names lists 2 name"):
             explain(predict, img, method, 2, class_names=["a", "b"])
     assert calls == []
+
+
+# --- no server path in the dashboard's model names, links and link warnings ------------
+
+
+def test_extra_model_files_are_offered_by_file_name_never_by_path(tmp_path, monkeypatch):
+    from dashboard import models, state
+
+    a, b = tmp_path / "srv" / "m.keras", tmp_path / "other" / "m.keras"
+    monkeypatch.delenv("SALIENCY_LAB_MODELS", raising=False)
+    monkeypatch.setenv("SALIENCY_LAB_EXTRA_MODELS", os.pathsep.join([str(a), str(b), str(a)]))
+    choices = models.model_choices()
+    assert choices[-2:] == ["m.keras", "m.keras (2)"] and len(choices) == len(set(choices))
+    assert not any(str(tmp_path) in c or "/" in c for c in choices)
+    loaded = []
+    monkeypatch.setattr(models.xc, "load_classifier", lambda name, **k: loaded.append(name))
+    models.load_model.clear()
+    models.load_model("m.keras (2)")
+    models.load_model.clear()
+    assert loaded == [str(b)]  # the name leads to its file on the server
+    # a link naming an unknown model: the warning lists the choices, by name only
+    with pytest.raises(ValueError) as info:
+        state._choice(choices)("/etc/passwd")
+    assert "m.keras" in str(info.value) and str(tmp_path) not in str(info.value)
+    assert str(tmp_path) not in models.why_unavailable("m.keras", f"no such file {a}")
