@@ -384,3 +384,29 @@ def test_extra_model_files_are_offered_by_file_name_never_by_path(tmp_path, monk
         state._choice(choices)("/etc/passwd")
     assert "m.keras" in str(info.value) and str(tmp_path) not in str(info.value)
     assert str(tmp_path) not in models.why_unavailable("m.keras", f"no such file {a}")
+
+
+# --- images on the wrong scale ---------------------------------------------------------
+
+
+def test_unit_range_float_and_boolean_images_are_refused_with_the_fix():
+    from xai_core import explain, fit_to_size
+
+    def predict(x):
+        m = x.mean(axis=(1, 2, 3)) / 255.0
+        return np.stack([m, 1 - m], 1).astype(np.float32)
+
+    unit = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    for method in ("rise", "lime"):
+        with pytest.raises(ValueError, match=r"between 0 and 1.*multiply it by 255"):
+            explain(predict, unit, method, 0, class_names=["a", "b"])
+    with pytest.raises(ValueError, match="True/False"):
+        explain(predict, unit > 0.5, "rise", 0, class_names=["a", "b"])
+    with pytest.raises(ValueError, match="multiply it by 255"):
+        fit_to_size(unit, (8, 8))
+    # the same picture on the right scale, and an all-black one, are explained
+    for ok in (unit * 255.0, np.zeros((16, 16, 3), np.float32)):
+        expl = explain(predict, ok, "rise", 0, class_names=["a", "b"],
+                       params={"n_masks": 64, "stop_at_r": None})
+        assert expl.saliency.shape == (16, 16)
+    assert fit_to_size((unit * 255).astype(np.uint8), (8, 8)).shape == (8, 8, 3)

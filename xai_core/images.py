@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from xai_core._common import check_pixel_scale
 from xai_core.errors import FileRefusedError, ImageError
 from xai_core.names import printable
 from xai_core.reading import read_file
@@ -375,6 +376,7 @@ def fit_to_size(image: np.ndarray, size: tuple[int, int], mode: str = "crop") ->
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"expected an RGB image of shape (H, W, 3); got shape {arr.shape}")
+    check_pixel_scale(arr)
     if mode not in FIT_MODES:
         raise ValueError(f"mode must be 'crop' or 'pad'; got {mode!r}")
     th, tw = int(size[0]), int(size[1])
