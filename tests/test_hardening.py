@@ -410,3 +410,33 @@ def test_unit_range_float_and_boolean_images_are_refused_with_the_fix():
                        params={"n_masks": 64, "stop_at_r": None})
         assert expl.saliency.shape == (16, 16)
     assert fit_to_size((unit * 255).astype(np.uint8), (8, 8)).shape == (8, 8, 3)
+
+
+# --- model files through the same reader -----------------------------------------------
+
+
+def test_a_model_file_that_is_a_fifo_a_folder_or_huge_is_refused_unread(tmp_path):
+    from xai_core import ModelLoadError
+    from xai_core.models.model_file import MAX_FILE_BYTES, check_model_file
+
+    fifo = tmp_path / "pipe.keras"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelLoadError, match=r"pipe.keras could not be loaded: is a pipe \(FIFO\)"):
+        check_model_file(fifo)  # blocked forever in zipfile.is_zipfile before
+    (tmp_path / "dir.keras").mkdir()
+    with pytest.raises(ModelLoadError, match="is a folder"):
+        check_model_file(tmp_path / "dir.keras")
+    huge = tmp_path / "huge.keras"
+    with open(huge, "wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(ModelLoadError, match="files larger than 1,552 MB are refused") as info:
+        check_model_file(huge)
+    assert str(tmp_path) not in str(info.value)
+
+
+def test_a_model_file_still_loads_through_the_reader(square_cnn):
+    from xai_core.models.model_file import check_model_file
+
+    _, path = square_cnn
+    report = check_model_file(path)
+    assert report.input_shape == (None, 32, 32, 3) and report.params > 0

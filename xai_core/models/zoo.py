@@ -117,7 +117,7 @@ def _load_user_model(
             f"{path.name}: only Keras v3 '.keras' model files are supported "
             "(save with model.save('name.keras'))"
         )
-    if not path.is_file():
+    if not path.exists():
         raise ModelLoadError(f"no such model file: {printable(path.name)}")
     check_model_file(path)  # archive and configuration, before Keras builds anything
     try:
