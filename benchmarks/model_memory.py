@@ -14,6 +14,7 @@ The fitted memory model lives in :mod:`xai_core.models._config_estimate`; the ta
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import subprocess
@@ -103,16 +104,53 @@ def measure(name: str) -> dict:
     clf.predict(np.full((32, h, w, 3), 127.0, np.float32))
     clf.predict(np.full((32, h, w, 3), 127.0, np.float32))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    largest = step = total = 0
+    for layer in model.layers:
+        ins = layer.input if isinstance(layer.input, list) else [layer.input]
+        n_in = sum(math.prod(t.shape[1:]) for t in ins if t is not None)
+        n_out = math.prod(layer.output.shape[1:])
+        largest = max(largest, n_in // max(len(ins), 1), n_out)
+        step, total = max(step, n_in + n_out), total + n_out
     return {"model": name, "input": [h, w], "params": int(model.count_params()),
+            "largest": largest, "step": step, "total": total,
             "file_mb": round(size_mb, 1), "estimate_mb": round(report.memory_bytes / 2**20),
             "rss_tf_mb": round(rss_tf), "rss_after_probe_mb": round(rss_probe),
             "peak_probe_mb": round(peak_probe), "peak_batch32_mb": round(peak),
             "batch32_over_tf_mb": round(peak - rss_tf)}
 
 
+def measure_load(path: str) -> dict:
+    """The loader's path for a saved file: load_classifier (check, load, probe), then 32."""
+    import numpy as np
+
+    from xai_core._tf import import_tensorflow
+    from xai_core.models import load_classifier
+
+    import_tensorflow()
+    import keras  # noqa: F401
+
+    rss_tf = _rss_mb()
+    clf = load_classifier(path, engine="keras")
+    peak_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    h, w = clf.input_size
+    clf.predict(np.full((32, h, w, 3), 127.0, np.float32))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"file": os.path.basename(path), "params": int(clf.model.count_params()),
+            "load_over_tf_mb": round(peak_load - rss_tf), "batch32_over_tf_mb": round(peak - rss_tf)}
+
+
 def main(argv: list[str]) -> None:
     if argv and argv[0] == "--child":
         print(json.dumps(measure(argv[1])), flush=True)
+        return
+    if argv and argv[0] == "--save":
+        from xai_core._tf import import_tensorflow
+
+        import_tensorflow()
+        _build(argv[1])[0].save(argv[2])
+        return
+    if argv and argv[0] == "--load":
+        print(json.dumps(measure_load(argv[1])), flush=True)
         return
     for name in argv or MODELS:
         proc = subprocess.run([sys.executable, __file__, "--child", name], capture_output=True,
