@@ -58,7 +58,7 @@ MAX_INPUT_SIDE = 1024
 MAX_PARAMS = 150_000_000
 #: Largest estimated memory of one batch (see :func:`memory_estimate`).
 MAX_MEMORY_BYTES = 4 * 2**30
-#: The memory model, fitted to the peak RSS of loading seven models and classifying a
+#: The memory model, fitted to the peak RSS of loading eight models and classifying a
 #: batch of 32 (``benchmarks/model_memory.py``, table in ``docs/model_memory.md``), above
 #: what TensorFlow itself holds (about 0.7 GB): bytes per weight (loading keeps the initial
 #: values, the values read from the file and the variables: 6 float32 copies at the peak),
@@ -293,7 +293,7 @@ def memory_estimate(params: int, step: int, input_elements: int,
 
     Notes
     -----
-    Fitted on seven models from 0.02 to 103 million weights and 224 to 1024 px
+    Fitted on eight models from 0.003 to 103 million weights and 128 to 1024 px
     (EfficientNet-Lite0/1/2, plain and residual CNNs, a dense head): it is within -8 % to
     +19 % of the measured peak for all but residual networks, which it overestimates by
     up to 45 % (their additions count three tensors where TensorFlow reuses one). The
