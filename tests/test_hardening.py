@@ -72,6 +72,28 @@ def test_no_byte_mutation_of_small_images_escapes_as_another_exception():
         assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
 
 
+def test_the_c_decoders_lines_about_a_damaged_file_stay_off_the_console(capfd, monkeypatch):
+    arr = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "TIFF", compression="tiff_lzw")
+    data = bytearray(buf.getvalue())
+    for i in range(8, 60):  # scramble the LZW strip: libtiff prints "Using code not yet in table"
+        data[i] ^= 0x55
+    with pytest.raises(ImageError, match="damaged"):
+        load_image(bytes(data))
+    assert capfd.readouterr().err == ""
+    # anything else written to descriptor 2 meanwhile (another thread's log) is kept
+    real_open = Image.open
+
+    def noisy_open(*a, **k):
+        os.write(2, b"TIFFFetchNormalTag: Incompatible type for RowsPerStrip\nserver log line\n")
+        return real_open(*a, **k)
+
+    monkeypatch.setattr(Image, "open", noisy_open)
+    load_image(_tiff())
+    assert capfd.readouterr().err == "server log line\n"
+
+
 def test_a_cli_folder_run_skips_a_damaged_tiff_and_goes_on(tmp_path, capsys, monkeypatch):
     from xai_core import cli
 

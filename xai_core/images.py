@@ -7,10 +7,15 @@ a student understands. :func:`fit_to_size` resizes and centre-crops to a model's
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import re
+import sys
+import tempfile
+import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -220,6 +225,46 @@ def _to_srgb(im: Image.Image) -> Image.Image:
         return im
 
 
+#: What the C decoders Pillow calls (libtiff, libjpeg) print straight to descriptor 2 on a
+#: damaged file: "TIFFFetchStripThing: Incompatible type ...", "JPEGLib: Bogus marker
+#: length.", "tempfile.tif: Using code not yet in table.", "LZWDecode: ...".
+_DECODER_NOISE = re.compile(
+    r"^(_?TIFF\w*|\w*Decode|JPEGLib|tempfile\.tif|ZIPDecode|OJPEG\w*|"
+    r"More samples per pixel than can be decoded)\b"
+)
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_decoders() -> Iterator[None]:
+    """Keep the C decoders' own lines about a damaged file off the console.
+
+    Descriptor 2 is captured while Pillow decodes; every captured line that is not one of
+    :data:`_DECODER_NOISE` is written back, so nothing else printed meanwhile is lost.
+    The damage itself is reported by :class:`ImageError`.
+    """
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no real descriptor 2
+            yield
+            return
+        with tempfile.TemporaryFile(mode="w+b") as capture:
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                text = capture.read(1 << 20).decode("utf-8", "replace")
+                kept = [ln for ln in text.splitlines() if ln and not _DECODER_NOISE.match(ln)]
+                if kept:
+                    sys.stderr.write("\n".join(kept) + "\n")
+                    sys.stderr.flush()
+
+
 def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
     """Load an image file as an RGB array.
 
@@ -262,7 +307,7 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
         )
     if max_side is not None and max_side < 1:
         raise ValueError(f"max_side must be at least 1 pixel; got {max_side}")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_decoders():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         # Pillow's notes on damaged metadata ("Corrupt EXIF data", "tag had too many
         # entries") are for developers; a file that cannot be decoded raises ImageError.
