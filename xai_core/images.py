@@ -13,7 +13,6 @@ import os
 import re
 import sys
 import tempfile
-import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from xai_core._common import check_pixel_scale
+from xai_core._tf import STDERR_LOCK
 from xai_core.errors import FileRefusedError, ImageError
 from xai_core.names import printable
 from xai_core.reading import read_file
@@ -232,7 +232,6 @@ _DECODER_NOISE = re.compile(
     r"^(_?TIFF\w*|\w*Decode|JPEGLib|tempfile\.tif|ZIPDecode|OJPEG\w*|"
     r"More samples per pixel than can be decoded)\b"
 )
-_STDERR_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -243,7 +242,7 @@ def _quiet_decoders() -> Iterator[None]:
     :data:`_DECODER_NOISE` is written back, so nothing else printed meanwhile is lost.
     The damage itself is reported by :class:`ImageError`.
     """
-    with _STDERR_LOCK:
+    with STDERR_LOCK:
         try:
             sys.stderr.flush()
             saved = os.dup(2)
