@@ -136,10 +136,16 @@ def _sidebar_image() -> tuple[np.ndarray, str, bool]:
         st.caption("Uploads stay in your session and cannot travel in a shared link.")
         up = st.file_uploader("Upload an image", type=None, key="upload")
         if up is not None:
+            from xai_core.names import printable
+
+            shown = printable(up.name)
             try:
-                return _decode_upload(up.getvalue()), up.name, True
-            except xc.ImageError as exc:
-                st.error(f"**{up.name}**: {exc}")
+                return _decode_upload(up.getvalue()), shown, True
+            except (xc.ImageError, ValueError) as exc:  # ImageError: every decode failure
+                st.error(f"**{shown}**: {exc}")
+            except MemoryError:
+                st.error(f"**{shown}**: the image needs more memory than this server has "
+                         "for one upload; resize it and try again")
         st.info("Showing the first sample until an image is uploaded.")
         choice = names[0]
     return sample_image(choice), choice, False

@@ -146,6 +146,12 @@ def _png(w: int, h: int) -> bytes:
     return buf.getvalue()
 
 
+def _damaged_tiff() -> bytes:
+    from tests.test_hardening import _retype_tag, _tiff
+
+    return _retype_tag(_tiff(), 273, 5)  # StripOffsets as a rational
+
+
 @pytest.mark.parametrize(
     "name, data, words",
     [
@@ -156,6 +162,7 @@ def _png(w: int, h: int) -> bytes:
         ("drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG"),
         ("cat.png", b"%!PS-Adobe-3.0 EPSF-3.0\n{ } loop\n", "PostScript"),
         ("strip.png", _png(1000, 8), "thin strip"),
+        ("bad.tif", _damaged_tiff(), "damaged"),  # Pillow raised TypeError (issue 23)
     ],
 )
 def test_bad_uploads_say_why_and_the_app_keeps_working(stub_models, name, data, words):
@@ -194,7 +201,7 @@ def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models,
     ui.models.load_model.clear()
     ui.models._load_failures().clear()
     try:
-        at = app({"m1": "resnet50", "m2": str(a)})
+        at = app({"m1": "resnet50", "m2": a.name})
         at.switch_page("pages/compare_models.py").run()
         assert not at.exception
         text = " ".join(w.value for w in at.warning)
@@ -446,9 +453,9 @@ def test_the_picker_shows_the_model_that_runs(stub_models, monkeypatch, offline)
         at = app({"model": "resnet50"})
         at.run()
         assert not at.exception
-        assert at.session_state["model"] == str(a)
-        assert at.query_params["model"] in (str(a), [str(a)])
-        assert at.session_state["_ctx"].model_name == str(a)
+        assert at.session_state["model"] == a.name  # the file's name: no server folder
+        assert at.query_params["model"] in (a.name, [a.name])
+        assert at.session_state["_ctx"].model_name == a.name
         text = " ".join(w.value for w in at.warning)
         assert "ResNet50 is not available" in text and "tiny_a.keras" in text
     finally:

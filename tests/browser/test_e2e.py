@@ -62,7 +62,7 @@ def server(square_cnn, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("the Streamlit server did not start within 60 s")
-    yield base, str(tiny)
+    yield base, tiny.name  # models are offered by file name, never by server path
     proc.terminate()
     try:
         proc.wait(timeout=10)

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xai_core._tf import STDERR_LOCK
 from xai_core.errors import ModelLoadError
 from xai_core.models.paths import (
     discard_cache_file,
@@ -67,7 +68,7 @@ _FORMAT = 1
 
 log = logging.getLogger(__name__)
 
-_STDERR_LOCK = threading.RLock()
+_STDERR_LOCK = STDERR_LOCK  # one lock for every redirection of descriptor 2
 
 #: Seed of the images LiteRT is checked on: new in every process, so that a converted
 #: model cannot be made to pass a check known in advance.

@@ -299,9 +299,13 @@ def run(argv: list[str] | None = None) -> int:
     data_root = Path(args.data).resolve()
 
     def read(task) -> bytes | str:
-        try:
-            return task.image.path.read_bytes()
-        except OSError as exc:
+        from xai_core.errors import FileRefusedError
+        from xai_core.images import MAX_FILE_BYTES
+        from xai_core.reading import read_file
+
+        try:  # bounded and non-blocking: a huge file or a FIFO is refused, not read
+            return read_file(task.image.path, MAX_FILE_BYTES)
+        except (OSError, FileRefusedError) as exc:
             return one_line_error(exc, hide=[data_root])
 
     def on_result(task, result) -> None:
