@@ -11,6 +11,9 @@ the browser only once, and when that message is lost (a page clicked before the 
 has reached the browser) the browser falls back to the widget's declared default and sends
 it back. Without ``value=`` that default is the widget's own (a slider's minimum: Overlay
 opacity 0.00, Isoline levels 2), which then ran into the link (``alpha=0.0&levels=2``).
+For the same reason every widget is declared ``persist_state="session"``: on a page switch
+Streamlit drops the state of widgets the browser did not report, and a browser that has not
+drawn the sidebar yet reports none of its widgets, so a value from the link was lost.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def selectbox(label: str, options: Sequence[T], default: T, key: str, **kw) -> T
     if st.session_state[key] not in options:
         st.session_state[key] = default
     value = st.selectbox(label, options, index=list(options).index(st.session_state[key]),
-                         key=key, **kw)
+                         key=key, persist_state="session", **kw)
     publish(key, value)
     return value
 
@@ -118,7 +121,11 @@ def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **
         return known
 
     _init(key, default, parse)
-    value = st.multiselect(label, options, default=_owned(key), key=key, **kw)
+    kept = [v for v in st.session_state[key] if v in options]  # the options can change
+    if kept != list(st.session_state[key]):
+        st.session_state[key] = kept
+    value = st.multiselect(label, options, default=_owned(key), key=key,
+                           persist_state="session", **kw)
     publish(key, value)
     return value
 
@@ -126,21 +133,22 @@ def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **
 def slider(label: str, low: float, high: float, default: float, key: str, **kw) -> Any:
     kind = float if isinstance(default, float) else int
     _init(key, default, _number(kind, low, high))
-    value = st.slider(label, low, high, value=_owned(key), key=key, **kw)
+    value = st.slider(label, low, high, value=_owned(key), key=key, persist_state="session", **kw)
     publish(key, value)
     return value
 
 
 def number(label: str, low: int, high: int, default: int, key: str, **kw) -> int:
     _init(key, default, _number(int, low, high))
-    value = st.number_input(label, low, high, value=_owned(key), key=key, step=1, **kw)
+    value = st.number_input(label, low, high, value=_owned(key), key=key,
+                            persist_state="session", step=1, **kw)
     publish(key, value)
     return int(value)
 
 
 def toggle(label: str, default: bool, key: str, **kw) -> bool:
     _init(key, default, _choice([True, False]))
-    value = st.toggle(label, value=_owned(key), key=key, **kw)
+    value = st.toggle(label, value=_owned(key), key=key, persist_state="session", **kw)
     publish(key, value)
     return value
 
