@@ -375,22 +375,40 @@ def _scales(fig: dict) -> list[tuple]:
     return out
 
 
-def test_maps_of_one_kind_share_one_colorscale_and_range(stub_models):
-    at = app({"run": "masks", "sizes": "3,7", "n": "40", "seed": "2"})
-    at.switch_page("pages/mask_size.py").run()
+def _coverage(fig: dict) -> list[float]:
+    """How much of its colour range each heatmap of a figure covers (heatmap and overlay)."""
+    import numpy as np
+
+    import xai_core as xc
+
+    return [xc.viz.range_coverage(np.asarray(t["z"], np.float64), (t["zmin"], t["zmax"]))
+            for t in fig["data"] if t["type"] == "heatmap"]
+
+
+@pytest.mark.parametrize("page, query", [
+    ("pages/mask_size.py", {"run": "masks", "sizes": "3,7", "n": "40", "seed": "2"}),
+    ("pages/cross_class.py", {"run": "cross", "method": "rise", "cn": "40", "seed": "2"}),
+], ids=["mask_size", "cross_class"])
+def test_every_map_is_legible_by_default_and_the_toggle_puts_them_on_one_range(
+        stub_models, page, query):
+    """By default each heatmap the page draws covers >= 40% of its colour range (its own);
+    the toggle puts the maps of one kind on one range, centred RISE maps about 0."""
+    at = app(query)
+    at.switch_page(page).run()
     assert_clean(at)
     figs = _figures(at)
     assert len(figs) == 2
-    scales = [s for f in figs for s in _scales(f)]
-    assert len(scales) >= 4 and len(set(scales)) == 1, scales
-    assert any("page scale" in json.dumps(f) for f in figs)
-    # the toggle scales each map alone: ranges differ, the colorscale stays one
-    at.toggle(key="ownscale").set_value(True).run()
+    cover = [c for f in figs for c in _coverage(f)]
+    assert len(cover) == 4 and min(cover) >= 0.4, cover
+    assert all("own range" in json.dumps(f) for f in figs)
+    assert any("1st–99th pct" in m.value for m in at.markdown)
+    at.toggle(key="onescale").set_value(True).run()
     assert_clean(at)
-    own = [_scales(f) for f in _figures(at)]
-    assert {s[0] for row in own for s in row} == {scales[0][0]}
-    assert own[0][0][1:] != own[1][0][1:]
-    assert "own scale" in json.dumps(_figures(at))
+    scales = [s for f in _figures(at) for s in _scales(f)]
+    assert len(scales) >= 4 and len(set(scales)) == 1, scales  # one colorscale, one range
+    assert scales[0][1] == -scales[0][2]  # centred: symmetric about 0
+    assert "minus its mean" in json.dumps(_figures(at))
+    assert any("centred" in c.value for c in at.caption)
 
 
 def test_lime_and_rise_each_keep_one_scale_and_units_are_named(stub_models):

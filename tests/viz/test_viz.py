@@ -534,6 +534,19 @@ def test_grid_image_with_row_titles_and_colorbars():
         render.grid_image(tiles, cols=2, row_titles=["only one"])
 
 
+def test_grid_image_wraps_long_row_titles_instead_of_cutting_them():
+    from xai_core.viz.raster import _wrap
+
+    tiles = [(f"t{i}", np.full((60, 60, 3), 100, np.uint8)) for i in range(2)]
+    title = "1. RISE | EfficientNet-Lite0 | coffee | class espresso (p = 0.871) | " * 3 + "seed 0"
+    short = render.grid_image(tiles, cols=2, title_height=20, row_titles=["short"])
+    long = render.grid_image(tiles, cols=2, title_height=20, row_titles=[title])
+    lines = _wrap(title, short.shape[1], 20, bold=True)
+    assert len(lines) >= 3 and " ".join(lines) == title  # every word kept, the seed too
+    assert long.shape[0] == short.shape[0] + (len(lines) - 1) * 20
+    assert long.shape[1] == short.shape[1]
+
+
 def test_isolines_figure_constant_map_has_only_the_image():
     fig = render.isolines_figure(_grey_image(), np.zeros((65, 65)))
     assert [t.type for t in fig.data] == ["image"]
