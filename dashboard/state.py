@@ -107,6 +107,18 @@ def selectbox(label: str, options: Sequence[T], default: T, key: str, **kw) -> T
     return value
 
 
+def radio(label: str, options: Sequence[T], default: T, key: str, **kw) -> T:
+    """Radio buttons whose value lives in the URL under ``key``."""
+    default = default if default in options else options[0]
+    _init(key, default, _choice(options))
+    if st.session_state[key] not in options:
+        st.session_state[key] = default
+    value = st.radio(label, options, index=list(options).index(st.session_state[key]),
+                     key=key, persist_state="session", **kw)
+    publish(key, value)
+    return value
+
+
 def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **kw) -> list[T]:
     most = kw.get("max_selections")
 

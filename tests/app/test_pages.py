@@ -211,6 +211,52 @@ def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models,
         ui.models._load_failures().clear()
 
 
+def test_compare_models_pickers_move_off_a_model_that_cannot_load(stub_models, monkeypatch,
+                                                                  offline):
+    from dashboard import ui
+
+    a, b = stub_models
+    monkeypatch.setenv("SALIENCY_LAB_MODELS", os.pathsep.join([str(a), str(b), "resnet50"]))
+    ui.models.load_model.clear()
+    ui.models._load_failures().clear()
+    try:
+        at = app({"m1": "resnet50", "m2": str(a)})
+        at.switch_page("pages/compare_models.py").run()
+        assert not at.exception
+        assert at.selectbox(key="m1").value == str(b)  # moved to a model that loads
+        assert at.query_params["m1"] in (str(b), [str(b)])
+        text = " ".join(w.value for w in at.warning)
+        assert "ResNet50 is not available" in text and "Using **tiny_b.keras** instead" in text
+    finally:
+        ui.models.load_model.clear()
+        ui.models._load_failures().clear()
+
+
+def test_a_link_made_after_an_upload_says_so_and_shows_no_other_image(stub_models):
+    at = app({"img": "upload your own…", "run": "masks", "sizes": "3", "n": "30"})
+    at.switch_page("pages/mask_size.py").run()
+    assert_clean(at)
+    assert any("cannot travel in a link" in w.value for w in at.warning)
+    assert charts(at) == 0  # no result for the sample image instead
+
+
+def test_a_wide_sample_photo_gets_the_crop_or_pad_offer_and_each_photo_is_listed_once(
+        stub_models):
+    at = app()
+    at.run()
+    assert_clean(at)
+    options = at.selectbox(key="img").options
+    assert sum("coffee" in o for o in options) == 1, options  # not again as data/'s copy
+    at = app({"img": "chelsea"})  # 451 x 300
+    at.run()
+    assert_clean(at)
+    assert at.radio(key="fit").value == "crop"
+    at.radio(key="fit").set_value("pad").run()
+    assert_clean(at)
+    assert at.session_state["_ctx"].fit == "pad"
+    assert at.query_params["fit"] in ("pad", ["pad"])
+
+
 def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
     at = app({"run": "versus", "metrics": "True", "ln": "60", "rn": "200"})
     at.switch_page("pages/lime_vs_rise.py").run()
@@ -381,7 +427,15 @@ def _coverage(fig: dict) -> list[float]:
 
     import xai_core as xc
 
-    return [xc.viz.range_coverage(np.asarray(t["z"], np.float64), (t["zmin"], t["zmax"]))
+    def array(z) -> np.ndarray:  # Plotly writes arrays as typed base64 blocks
+        if isinstance(z, dict):
+            import base64
+
+            flat = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+            return flat.reshape([int(n) for n in str(z["shape"]).split(",")]).astype(np.float64)
+        return np.asarray(z, np.float64)
+
+    return [xc.viz.range_coverage(array(t["z"]), (t["zmin"], t["zmax"]))
             for t in fig["data"] if t["type"] == "heatmap"]
 
 
