@@ -392,7 +392,9 @@ def test_sanity_check_page_runs_on_click(stub_models, method):
     assert captions[0] == "trained model" and len(captions) == 4  # trained + 3 stages
     verdicts = [m.value for m in [*at.success, *at.warning]]
     assert any(v.startswith(("Passed", "Failed")) for v in verdicts)
-    assert len(at.get("download_button")) == 2
+    downloads = at.get("download_button")
+    assert len(downloads) == 3
+    assert any("Figure for your report" in d.proto.label for d in downloads)
 
 
 def test_lime_vs_rise_shows_gradcam_as_white_box_reference(stub_models):
