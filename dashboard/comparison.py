@@ -113,6 +113,11 @@ def spread(expl: xc.Explanation) -> str:
     return f"{name} {lo:.{decimals}f}–{hi:.{decimals}f} (1st–99th pct)"
 
 
+_COLOUR_NAMES = {(0, 0, 0): "black", (255, 255, 255): "white", (0, 0, 255): "blue",
+                 (255, 0, 0): "red", (0, 255, 0): "green", (128, 128, 128): "grey",
+                 (127, 127, 127): "grey"}
+
+
 def _key_params(expl: xc.Explanation) -> str:
     p = expl.params
     note = expl.extra.get("budget_note")  # anytime runs: "stopped at N masks, r ≈ 0.97"
@@ -125,8 +130,12 @@ def _key_params(expl: xc.Explanation) -> str:
         fill = p.get("fill", "black")
         return (f"{masks}, s = {p.get('mask_size')}, p = {p.get('keep_prob')}"
                 + (f", fill {fill}" if fill != "black" else ""))
+    hide = p.get("hide_color")
+    if isinstance(hide, (list, tuple)):  # a colour given by name is recorded as RGB
+        hide = _COLOUR_NAMES.get(tuple(round(float(v)) for v in hide),
+                                 "RGB " + ", ".join(f"{float(v):.0f}" for v in hide))
     parts = [note or f"{p.get('num_samples')} samples", str(p.get("segmentation")),
-             f"hide {p.get('hide_color')}"]
+             f"hide {hide}"]
     if p.get("num_features") not in (None, 100000):
         parts.append(f"{p.get('num_features')} superpixels")
     if p.get("positive_only"):
