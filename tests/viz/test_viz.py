@@ -624,3 +624,17 @@ def test_top_classes_figure_lists_the_most_probable_first():
         assert top_classes_figure(np.array(scores), ["x", "y"]).layout.xaxis.range is None
     with pytest.raises(ValueError, match="class names"):
         top_classes_figure(p, names[:2])
+
+
+def test_centred_percentile_range_and_coverage():
+    from xai_core.viz import centred, percentile_range, range_coverage
+
+    ramp = np.linspace(0.045, 0.057, 101 * 101).reshape(101, 101)
+    np.testing.assert_allclose(centred(ramp).mean(), 0.0, atol=1e-12)
+    lo, hi = percentile_range(ramp)
+    np.testing.assert_allclose((lo, hi), (0.04512, 0.05688), rtol=1e-3)
+    assert range_coverage(ramp, (0.044, 0.503)) < 0.03  # the flat block: 2%
+    assert range_coverage(ramp, (0.045, 0.057)) == 1.0
+    assert range_coverage(np.full((4, 4), 0.3), (0.0, 1.0)) == 0.0
+    with pytest.raises(ValueError, match="lo < hi"):
+        range_coverage(ramp, (1.0, 0.0))
