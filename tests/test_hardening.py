@@ -533,3 +533,69 @@ def test_the_memory_estimate_holds_for_a_model_measured_in_a_child_process(tmp_p
     assert proc.returncode == 0, proc.stderr[-500:]
     measured = json.loads(proc.stdout.strip().splitlines()[-1])
     assert 0.9 * measured <= estimate <= 1.5 * measured, (estimate, measured)
+
+
+# --- the study's driver reads DATA through the same reader ------------------------------
+
+
+def test_the_study_driver_refuses_a_huge_file_and_a_file_swapped_for_a_fifo(
+        tmp_path, square_cnn, monkeypatch):
+    """A 2 GB sparse image is refused from its size (the driver once read it whole: 4.4 GB),
+    and an image replaced by a FIFO after the listing is refused, not read forever (a
+    watchdog writes to the FIFO after 60 s, so a driver that opened it ends, with a wrong
+    row, instead of hanging the test)."""
+    pytest.importorskip("ray")
+    import errno
+    import time
+
+    import ray
+
+    from xai_core.study import main, plan
+    from xai_core.study.results import read_rows
+    from xai_core.study.runner import start_ray
+
+    data = tmp_path / "data" / "x"
+    data.mkdir(parents=True)
+    for name, value in (("a.png", 60), ("b.png", 200)):
+        Image.fromarray(np.full((32, 32, 3), value, np.uint8)).save(data / name)
+    with open(data / "huge.png", "wb") as f:
+        f.truncate(2 * 2**30)
+    real_discover = plan.discover_images
+    done = threading.Event()
+
+    def discover_then_swap(folder):
+        images = real_discover(folder)
+        (data / "b.png").unlink()
+        os.mkfifo(data / "b.png")
+        return images
+
+    def watchdog():
+        deadline = time.monotonic() + 60
+        while not done.wait(1.0):
+            if time.monotonic() < deadline:
+                continue
+            try:  # only succeeds once a reader has the FIFO open
+                fd = os.open(data / "b.png", os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:
+                    return
+                continue
+            os.close(fd)
+            return
+
+    monkeypatch.setattr(plan, "discover_images", discover_then_swap)
+    threading.Thread(target=watchdog, daemon=True).start()
+    started = start_ray(None, 1)
+    try:
+        code = main([str(tmp_path / "data"), "--models", str(square_cnn[1]), "--methods", "rise",
+                     "--set", "rise.n_masks=16", "--protocol", "lab", "--out",
+                     str(tmp_path / "out"), "--workers", "1", "--engine", "keras", "--quiet"])
+    finally:
+        done.set()
+        if started:
+            ray.shutdown()
+    rows = {r["image"]: r["status"] for r in read_rows(tmp_path / "out" / "results.csv")}
+    assert code == 1 and rows["x/a.png"] == "ok"
+    assert "huge.png is 2,048 MB; files larger than 256 MB are refused" in rows["x/huge.png"]
+    assert "b.png is a pipe (FIFO), not a regular file" in rows["x/b.png"]
+    assert str(tmp_path) not in " ".join(rows.values())

@@ -287,10 +287,14 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
     ------
     ImageError
         When the input is empty, not in one of :data:`FORMATS` (PostScript/EPS and PDF
-        are refused by their first bytes; no external program is ever started), truncated,
-        a file over :data:`MAX_FILE_BYTES`, larger than :data:`MAX_PIXELS`, smaller than
-        :data:`MIN_SIDE` pixels on a side, or a strip longer than :data:`MAX_ASPECT_RATIO`
-        times its width. Sizes are checked from the header, before decoding.
+        are refused by their first bytes; no external program is ever started), truncated
+        or damaged (every failure of Pillow's decoders becomes this error), a file over
+        :data:`MAX_FILE_BYTES` or not a regular file (a pipe or a device is refused
+        without waiting; see :mod:`xai_core.reading`), larger than :data:`MAX_PIXELS`,
+        smaller than :data:`MIN_SIDE` pixels on a side, a strip longer than
+        :data:`MAX_ASPECT_RATIO` times its width, or a floating-point image holding NaN or
+        infinite values. Sizes are checked from the header, before decoding. LAB images
+        are converted by the CIE formulas, and an embedded colour profile is applied.
     """
     data = _read_bytes(source)
     if not data:
