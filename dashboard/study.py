@@ -163,12 +163,15 @@ def small_study(ctx: Context) -> str | None:
     worker.clf = ctx.clf  # the sidebar's model, already loaded
 
     def work(progress) -> int:
+        from xai_core.images import MAX_FILE_BYTES
+        from xai_core.reading import read_file
+
         t0 = datetime.now(UTC)
         for k, task in enumerate(tasks):
             progress(k, len(tasks))
-            try:
-                data_bytes: bytes | str = task.image.path.read_bytes()
-            except OSError as exc:
+            try:  # bounded and non-blocking, as in the command-line study
+                data_bytes: bytes | str = read_file(task.image.path, MAX_FILE_BYTES)
+            except (OSError, ValueError) as exc:
                 data_bytes = one_line_error(exc, hide=[data])
             for row in worker.run(task, data_bytes).rows:
                 results.append(row)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from xai_core._cli_common import Parser, UsageError
 from xai_core.errors import ImageError, ModelLoadError
+from xai_core.names import printable, safe_stem
 
 __all__ = ["ProgressBar", "UsageError", "main", "run"]
 
@@ -147,10 +148,10 @@ def _expand_inputs(inputs: list[str]) -> Iterator[Path]:
         if path.is_dir():
             files = list_images(path)
             if not files:
-                print(f"warning: no image files in folder {path}", file=sys.stderr)
+                print(f"warning: no image files in folder {printable(str(path))}", file=sys.stderr)
             yield from files
         elif not path.exists():
-            raise UsageError(f"no such file or folder: {path}")
+            raise UsageError(f"no such file or folder: {printable(str(path))}")
         else:
             yield path
 
@@ -190,7 +191,7 @@ def _output_stems(items: list[Path | str]) -> list[str]:
                 break
     seen: dict[str, int] = {}
     out = []
-    for stem in stems:
+    for stem in map(safe_stem, stems):  # no control characters in the names written
         name, n = stem, 1
         while key(name) in seen:
             n += 1
@@ -241,7 +242,7 @@ def run(argv: list[str] | None = None) -> int:
     _check_params(methods, params, args)
     files = list(_expand_inputs(args.inputs))
     items: list[Path | str] = [*args.sample, *files]
-    labels = [f"sample:{s}" for s in args.sample] + [str(p) for p in files]
+    labels = [printable(f"sample:{s}") for s in args.sample] + [printable(str(p)) for p in files]
     sources = list(zip(labels, items, _output_stems(items), strict=True))
     if not sources:
         raise UsageError("no images to explain")
@@ -262,7 +263,7 @@ def run(argv: list[str] | None = None) -> int:
             print(f"error: {label}: {exc} (skipped)", file=sys.stderr)
             failed += 1
             continue
-        name = src if label.startswith("sample:") else Path(src).name
+        name = printable(src if label.startswith("sample:") else Path(src).name)
         try:
             for method in methods:
                 bar = None if args.quiet else ProgressBar(method.upper())

@@ -17,9 +17,10 @@ import numpy as np
 from xai_core._tf import import_tensorflow
 from xai_core.errors import ModelLoadError
 from xai_core.models import backends as engines
-from xai_core.models.classifier import Classifier, _check_preprocessing
+from xai_core.models.classifier import Classifier, _check_preprocessing, one_output_message
 from xai_core.models.model_file import MAX_CLASSES, MAX_PARAMS, check_model_file
 from xai_core.models.paths import keras_home, private_cache_dir
+from xai_core.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +143,8 @@ def _load_user_model(
             f"{path.name}: only Keras v3 '.keras' model files are supported "
             "(save with model.save('name.keras'))"
         )
-    if not path.is_file():
-        raise ModelLoadError(f"no such model file: {path}")
+    if not path.exists():
+        raise ModelLoadError(f"no such model file: {printable(path.name)}")
     check_model_file(path)  # archive and configuration, before Keras builds anything
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
@@ -173,6 +174,8 @@ def _load_user_model(
             f"its output shape is {out_shape}"
         )
     n = int(out_shape[1])
+    if n == 1:
+        raise ModelLoadError(one_output_message(path.name))
     if n > MAX_CLASSES:
         raise ModelLoadError(f"{path.name}: it outputs {n:,} scores per image; at most "
                              f"{MAX_CLASSES:,} classes are accepted")

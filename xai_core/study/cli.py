@@ -138,12 +138,63 @@ def _check_models(models: list[str]) -> list[str]:
     return names
 
 
+def _check_gradcam_layers(models: list[str], settings: list, preprocessing: str) -> None:
+    """Refuse a ``--set gradcam.layer=NAME`` that a model lacks, before Ray starts.
+
+    Only when a layer is named: each model is built in this process (random weights for a
+    built-in model, so nothing is downloaded) and its Grad-CAM layers listed. A model that
+    cannot be loaded is left to the workers, whose rows then say why.
+    """
+    layers = {s.as_dict["layer"] for s in settings if s.method == "gradcam"} - {None}
+    if not layers:
+        return
+    from xai_core.explainers.gradcam import conv_layer_names
+    from xai_core.models import MODEL_NAMES, load_classifier
+    from xai_core.study.plan import model_label
+
+    for m in models:
+        try:
+            clf = load_classifier(m, weights=None, engine="keras") if m in MODEL_NAMES else \
+                load_classifier(m, preprocessing=preprocessing, engine="keras")
+            names = conv_layer_names(clf.model)
+        except Exception:  # the workers will record why it cannot be loaded
+            continue
+        missing = sorted(layers - set(names))
+        if missing:
+            shown = ", ".join(names[-3:]) if names else "none"
+            raise UsageError(f"--set gradcam.layer={missing[0]}: {model_label(m)} has no such "
+                             f"convolutional layer (its last ones: {shown})")
+
+
+def _setup_note(existing: list[dict[str, str]], tasks: list) -> str | None:
+    """One line on rows of results.csv that are computed again because the setup they were
+    made with (model file content, preprocessing, engine, version) differs from this run's."""
+    from xai_core.study.results import key_of
+
+    planned = {t.key(p)[:6]: t for t in tasks for p in t.protocols}
+    changed: dict[str, set[str]] = {}
+    n = 0
+    for row in existing:
+        task = planned.get(key_of(row)[:6])
+        if task is None or task.setup is None or \
+                row.get("setup", "") == task.setup.digest(task.setting.method):
+            continue
+        n += 1
+        changed.setdefault(row["model"], set()).update(task.setup.differences(row))
+    if not n:
+        return None
+    what = "; ".join(f"{m}: {', '.join(sorted(d))}" for m, d in sorted(changed.items()))
+    return (f"note: {n} row(s) in results.csv were made with another setup ({what}); "
+            "they are computed again and replaced")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run (or resume) a study; return the exit code."""
     from xai_core.study.plan import (
         check_protocols,
         discover_images,
         model_label,
+        model_setup,
         parse_sets,
         plan_tasks,
         settings_grid,
@@ -176,6 +227,8 @@ def run(argv: list[str] | None = None) -> int:
     images = discover_images(args.data)
     settings = settings_grid(methods, parse_sets(args.set, methods), args.batch_size)
     check_protocols(protocols)
+    setups = {m: model_setup(m, args.preprocessing, args.engine) for m in models}
+    _check_gradcam_layers(models, settings, args.preprocessing)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -184,8 +237,11 @@ def run(argv: list[str] | None = None) -> int:
         raise UsageError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
     existing = results.rows()
     done_keys = {key_of(r) for r in existing if r["status"] == "ok" or not args.retry_failed}
-    tasks = plan_tasks(images, models, settings, protocols, args.seed, done_keys)
+    tasks = plan_tasks(images, models, settings, protocols, args.seed, done_keys, setups)
     total_rows = len(images) * len(models) * len(settings) * len(protocols)
+    note = _setup_note(existing, tasks)
+    if note:
+        print(note, file=sys.stderr)
 
     run_path = out / "run.json"
     record: dict[str, Any] = {}
@@ -213,17 +269,29 @@ def run(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
-        owns_ray = runner.start_ray(args.address, args.workers or (os.cpu_count() or 1)
-                                    if args.address is None else None)
+        owns_ray = runner.start_ray(args.address, args.workers)
     except (ConnectionError, RuntimeError) as exc:
         where = f"the Ray cluster at {args.address}" if args.address else "a local Ray"
         raise UsageError(f"could not start or reach {where}: "
                          f"{one_line_error(exc).removeprefix('error: ')}") from None
-    workers = args.workers or runner.cluster_cpus()
+    try:
+        workers, per_worker, clamp_note = runner.plan_workers(
+            runner.node_cpus(), args.workers, max(sum(t.model == m for t in tasks)
+                                                  for m in models))
+    except RuntimeError as exc:
+        if owns_ray:
+            import ray
+
+            ray.shutdown()
+        raise UsageError(str(exc)) from None
+    if clamp_note:
+        print(clamp_note, file=sys.stderr)
     session = {"started": started, "engine": "ray", "address": args.address or "local",
-               "workers": workers, "rows_to_compute": sum(len(t.protocols) for t in tasks)}
+               "workers": workers, "cpus_per_worker": per_worker,
+               "rows_to_compute": sum(len(t.protocols) for t in tasks)}
     sessions.append(session)
-    record["engine"] = {"name": "ray", "address": args.address or "local", "workers": workers}
+    record["engine"] = {"name": "ray", "address": args.address or "local", "workers": workers,
+                        "cpus_per_worker": per_worker}
     _write_json(run_path, record)
     print(f"{len(tasks)} explanations ({session['rows_to_compute']} rows of {total_rows}) "
           f"on {workers} Ray worker(s); results in {results.path}", file=sys.stderr)
@@ -231,9 +299,13 @@ def run(argv: list[str] | None = None) -> int:
     data_root = Path(args.data).resolve()
 
     def read(task) -> bytes | str:
-        try:
-            return task.image.path.read_bytes()
-        except OSError as exc:
+        from xai_core.errors import FileRefusedError
+        from xai_core.images import MAX_FILE_BYTES
+        from xai_core.reading import read_file
+
+        try:  # bounded and non-blocking: a huge file or a FIFO is refused, not read
+            return read_file(task.image.path, MAX_FILE_BYTES)
+        except (OSError, FileRefusedError) as exc:
             return one_line_error(exc, hide=[data_root])
 
     def on_result(task, result) -> None:
@@ -261,8 +333,11 @@ def run(argv: list[str] | None = None) -> int:
                 continue
             info = runner.run_tasks(todo, model, workers=workers, on_result=on_result, read=read,
                                     preprocessing=args.preprocessing, engine=args.engine,
-                                    batch_size=args.batch_size, save_maps=args.save_maps)
+                                    batch_size=args.batch_size, save_maps=args.save_maps,
+                                    cpus_per_worker=per_worker)
             record["model_info"][model_label(model)] = info
+    except RuntimeError as exc:  # the cluster could not reserve the workers' CPUs
+        raise UsageError(one_line_error(exc).removeprefix("error: ")) from None
     except KeyboardInterrupt:
         session["interrupted"] = True
         raise

@@ -315,6 +315,12 @@ def study_params(row: Mapping[str, str]) -> dict[str, str]:
 def typed_params(row: Mapping[str, str]) -> dict[str, object]:
     """A row's method parameters as values :func:`xai_core.explain` takes (empty ones left
     out, so they keep the library's defaults)."""
-    from xai_core.study.plan import _parse_value
+    from xai_core.study.plan import STUDY_DEFAULTS, _parse_value
 
-    return {k: _parse_value(row["method"], k, v) for k, v in study_params(row).items()}
+    method = row["method"]
+    out = {k: _parse_value(method, k, v) for k, v in study_params(row).items()}
+    # an empty column of a study's row is the study's default there (stop_at_r: a fixed budget)
+    for k, v in STUDY_DEFAULTS.get(method, {}).items():
+        if v is None and k not in out and f"{method}.{k}" in row:
+            out[k] = None
+    return out
