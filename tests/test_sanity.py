@@ -9,6 +9,8 @@ template tells them apart.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -150,6 +152,15 @@ def test_the_verdict_rests_on_bounds_over_the_seeds():
     # consistently similar: failed, also when only the absolute values stay similar
     assert _result([0.9, 0.85, 0.95]).outcome() == "failed"
     assert _result([0.05, -0.1, 0.08], [0.9, 0.85, 0.95]).outcome() == "failed"
+    # a similarity two seeds do not agree on is left out, not failed on (LIME, chelsea:
+    # absolute values agreeing at 0.43 between seeds)
+    lime = replace(_result([0.22, 0.25, -0.21], [-0.27, 0.33, 0.31], seed_r=0.82),
+                   seed_spearman_abs=0.43)
+    assert lime.kinds() == (["raw"], ["absolute"]) and lime.outcome() == "passed"
+    assert "their absolute values left out" in lime.verdict()
+    # when the seeds agree on them, absolute values that stay similar make it fail
+    kept = replace(lime, seed_spearman_abs=0.82, final_spearman_abs_seeds=(0.45, 0.5, -0.48))
+    assert kept.kinds() == (["raw", "absolute"], []) and kept.outcome() == "failed"
     # a map that is mostly noise gets no verdict
     noisy = _result([0.0, 0.01, -0.02], seed_r=0.2)
     assert noisy.outcome() == "inconclusive" and "mostly" in noisy.verdict()

@@ -24,8 +24,9 @@ trained model's maps if lower -- both sides compare maps of different seeds. The
 statistic is the one-sided 95% bound of the mean ``|Spearman|`` over the seeds (a Student
 t bound, :func:`xai_core.stats.mean_interval`), for the raw maps and for their absolute
 values. Passed: both upper bounds below the threshold; failed: the lower bound of either
-at or above it (the map survives); otherwise, or when two seeds of the trained model
-agree at less than 0.5 (the map is mostly noise), inconclusive.
+at or above it (the map survives); otherwise inconclusive. A similarity on which two seeds
+of the trained model agree at less than 0.5 is left out (noise would decide it); with
+both left out, the map is mostly noise: inconclusive.
 
 Cost and the stages
 -------------------
@@ -162,17 +163,29 @@ class RandomizationResult:
         iv = mean_interval(values, level=0.90)
         return iv.mean, max(0.0, iv.low), min(1.0, iv.high)
 
+    def _agreement(self, kind: str) -> float:
+        return self.seed_spearman if kind == "raw" else self.seed_spearman_abs
+
+    def kinds(self) -> tuple[list[str], list[str]]:
+        """``(used, left_out)``: the similarities (``"raw"``, ``"absolute"``) the verdict
+        uses, and those left out because the trained model's maps of two seeds agree at
+        less than :data:`NOISY` on them (noise would decide)."""
+        used, left = [], []
+        for kind in self._finals():
+            (left if self._agreement(kind) < NOISY else used).append(kind)  # nan: used
+        return used, left
+
     def outcome(self, threshold: float = 0.5) -> str:
-        """``"passed"``: the map changed (the upper bound of the final |Spearman|, raw and
-        absolute, below the threshold); ``"failed"``: it survives (a lower bound at or
-        above it); ``"inconclusive"`` otherwise (more seeds would tell), or when the
-        trained model's maps of two seeds agree at less than :data:`NOISY`."""
-        kinds = list(self._finals())
-        if self.seed_spearman < NOISY:  # False when unknown (nan)
+        """``"passed"``: the map changed (the upper bound of the final |Spearman| below
+        the threshold for every similarity used); ``"failed"``: it survives (a lower bound
+        at or above it); ``"inconclusive"`` otherwise (more seeds would tell), or when
+        every similarity is left out as noise (see :meth:`kinds`)."""
+        used, _ = self.kinds()
+        if not used:
             return "inconclusive"
-        if all(self.bounds(k)[2] < self.threshold(threshold, k) for k in kinds):
+        if all(self.bounds(k)[2] < self.threshold(threshold, k) for k in used):
             return "passed"
-        if any(self.bounds(k)[1] >= self.threshold(threshold, k) for k in kinds):
+        if any(self.bounds(k)[1] >= self.threshold(threshold, k) for k in used):
             return "failed"
         return "inconclusive"
 
@@ -184,35 +197,43 @@ class RandomizationResult:
         """The outcome in plain words."""
         name = {"rise": "RISE", "lime": "LIME", "gradcam": "Grad-CAM"}.get(self.method, self.method)
         n = self.n_seeds
-        parts = []
-        for kind in self._finals():
-            mean, low, high = self.bounds(kind)
-            what = "of the maps" if kind == "raw" else "of their absolute values"
-            parts.append(f"{mean:.2f} {what}" + ("" if n == 1 else
-                                                 f" (95% bounds {low:.2f}–{high:.2f})"))
-        over = "one seed" if n == 1 else f"the mean over {n} seeds"
-        sim = f"|Spearman| {' and '.join(parts)}, {over}"
-        noise = ("" if math.isnan(self.seed_spearman) else
-                 f"; two seeds on the trained model agree at {self.seed_spearman:.2f}")
-        limit = f"below {self.threshold():.2f}"
-        outcome = self.outcome()
-        if outcome == "passed":
-            return (f"Passed: with every layer randomised, {name}'s map no longer resembles "
-                    f"the trained model's: {sim}; {limit}{noise}. The map depends on what the "
-                    "model learned, as an explanation of the model should.")
-        if outcome == "failed":
-            return (f"Failed: with every layer randomised, {name}'s map still resembles the "
-                    f"trained model's: {sim}{noise}. A map that survives the destruction of "
-                    "the model's weights is explaining the image (its edges and colours), "
-                    "not the model.")
-        if self.seed_spearman < NOISY:
+        what = {"raw": "the maps", "absolute": "their absolute values"}
+        used, left = self.kinds()
+        if not used:
             return (f"Inconclusive: two seeds on the trained model agree at only "
                     f"{self.seed_spearman:.2f}, so {name}'s map is mostly the explainer's "
                     "noise and cannot show whether it depends on the model. Raise the "
                     "number of masks or samples.")
-        return (f"Inconclusive: with every layer randomised, {name}'s map has {sim} with "
-                f"the trained model's{noise}: neither clearly {limit} nor clearly above. Run "
-                "more seeds (or more masks or samples) to tell.")
+        finals = self._finals()
+        same = "raw" in used and finals.get("absolute") == finals["raw"]  # maps all >= 0
+        parts = []
+        for kind in used:
+            if kind == "absolute" and same:
+                continue
+            mean, low, high = self.bounds(kind)
+            bounds = "" if n == 1 else f", 95% bounds {low:.2f}–{high:.2f}"
+            parts.append(f"{mean:.2f} for {what[kind]} ({'limit' if n > 1 else 'below'} "
+                         f"{self.threshold(kind=kind):.2f}{bounds})")
+        over = "with one seed" if n == 1 else f"mean over {n} seeds"
+        sim = (f"|Spearman| {' and '.join(parts)}, {over}"
+               + (" (the same for their absolute values)" if same else ""))
+        noise = ("" if math.isnan(self.seed_spearman) else
+                 f"; two seeds on the trained model agree at {self.seed_spearman:.2f}")
+        dropped = "".join(f" ({what[k]} left out: two seeds agree on them at only "
+                          f"{self._agreement(k):.2f})" for k in left)
+        outcome = self.outcome()
+        if outcome == "passed":
+            return (f"Passed: with every layer randomised, {name}'s map no longer resembles "
+                    f"the trained model's: {sim}{noise}{dropped}. The map depends on what "
+                    "the model learned, as an explanation of the model should.")
+        if outcome == "failed":
+            return (f"Failed: with every layer randomised, {name}'s map still resembles the "
+                    f"trained model's: {sim}{noise}{dropped}. A map that survives the "
+                    "destruction of the model's weights is explaining the image (its edges "
+                    "and colours), not the model.")
+        return (f"Inconclusive: with every layer randomised, {name}'s map has {sim}{noise}"
+                f"{dropped}: neither clearly below the limit nor clearly above. Run more "
+                "seeds (or more masks or samples) to tell.")
 
     def record(self) -> dict[str, Any]:
         """JSON-serialisable summary (the maps are left out)."""
