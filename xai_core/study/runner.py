@@ -395,7 +395,8 @@ def run_tasks(tasks: Sequence[Task], model: str, *, workers: int,
     on that many threads. Raises ``RuntimeError`` if the cluster cannot reserve them.
 
     ``read(task)`` returns the image's bytes, or an error text (then the task's rows get
-    it). Returns the model's description from :meth:`StudyWorker.load`, or, when the
+    it). Returns the model's description from :meth:`StudyWorker.load` (with ``load_s``,
+    the seconds until every worker had loaded it), or, when the
     model cannot be loaded, the error text (every task's rows then carry it). A task whose
     worker dies is run once more on a fresh worker, then recorded as failed.
     ``worker_class``: a :class:`StudyWorker` subclass (tests).
@@ -426,9 +427,12 @@ def run_tasks(tasks: Sequence[Task], model: str, *, workers: int,
             on_result(t, TaskResult(rows, None))
 
     actors = [new_actor(i) for i in range(n_actors)]
+    t0 = time.perf_counter()
     try:
         try:
             info = ray.get([a.load.remote() for a in actors])[0]
+            # seconds until every worker had its model: start-up, not explaining
+            info = {**info, "load_s": round(time.perf_counter() - t0, 2)}
         except RayError as exc:
             cause = getattr(exc, "cause", None) or exc
             error = one_line_error(f"the model {model_label(model)} could not be loaded: "
