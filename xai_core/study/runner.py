@@ -233,7 +233,8 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     ``address`` within ``timeout`` seconds.
 
     Ray itself retries an unreachable cluster for many minutes, logging from C++ all the
-    while; this check answers in seconds and quietly. ``"auto"`` is looked up as Ray does
+    while; this check answers in seconds and quietly: a TCP connection, then a gRPC
+    handshake (Ray's servers speak gRPC), each within ``timeout``. ``"auto"`` is looked up as Ray does
     (``RAY_ADDRESS``, then a cluster started on this machine).
     """
     if address == "auto":
@@ -253,13 +254,27 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     if target is None:
         raise ConnectionError(f"{address!r} has no port: use auto, host:port or "
                               "ray://host:port")
+    where = f"{target[0]}:{target[1]}"
     try:
         with socket.create_connection(target, timeout=timeout):
             pass
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or "refused")
-        raise ConnectionError(f"nothing answers at {target[0]}:{target[1]} ({why.lower()} "
-                              f"within {timeout:.0f} s); is the cluster running?") from None
+        raise ConnectionError(f"nothing answers at {where} ({why.lower()} within "
+                              f"{timeout:.0f} s); is the cluster running?") from None
+    try:
+        import grpc
+    except ImportError:  # (a dependency of Ray) nothing more to check
+        return
+    channel = grpc.insecure_channel(where)
+    try:  # Ray's servers speak gRPC (HTTP/2); another server never gets ready
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        raise ConnectionError(f"{where} answers, but not as a Ray cluster (no gRPC within "
+                              f"{timeout:.0f} s); check the port (the head's GCS port, "
+                              "6379 by default, or ray://host:10001)") from None
+    finally:
+        channel.close()
 
 
 def start_ray(address: str | None, workers: int | None) -> bool:
