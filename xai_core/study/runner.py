@@ -375,7 +375,7 @@ def plan_workers(nodes: Sequence[int], requested: int | None, n_tasks: int,
     note = None
     if requested is not None and workers < requested:
         why = (f"the Ray cluster has {total} CPU(s)" if total < min(requested, n_tasks)
-               else f"there are {n_tasks} explanations to compute")
+               else f"only {n_tasks} explanation(s) to compute")
         note = (f"note: --workers {requested}: {why}; starting {workers} worker(s)")
     return workers, per, note
 
