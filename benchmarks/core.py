@@ -346,13 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=400.0, help="seconds per session")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.set_defaults(func=bench_load)
-    from benchmarks import autostop, efficiency, engines, first_map, peers
+    from benchmarks import autostop, efficiency, engines, first_map, peers, ray_scaling
 
     peers.register(sub)
     engines.register(sub)
     efficiency.register(sub)
     autostop.register(sub)
     first_map.register(sub)
+    ray_scaling.register(sub)
     p = sub.add_parser("all", help="every section in one process, then one table")
     p.add_argument("--budget", type=int, default=500, help="masks / samples for the peers")
     p.set_defaults(func=None)

@@ -233,7 +233,8 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     ``address`` within ``timeout`` seconds.
 
     Ray itself retries an unreachable cluster for many minutes, logging from C++ all the
-    while; this check answers in seconds and quietly. ``"auto"`` is looked up as Ray does
+    while; this check answers in seconds and quietly: a TCP connection, then a gRPC
+    handshake (Ray's servers speak gRPC), each within ``timeout``. ``"auto"`` is looked up as Ray does
     (``RAY_ADDRESS``, then a cluster started on this machine).
     """
     if address == "auto":
@@ -253,13 +254,27 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     if target is None:
         raise ConnectionError(f"{address!r} has no port: use auto, host:port or "
                               "ray://host:port")
+    where = f"{target[0]}:{target[1]}"
     try:
         with socket.create_connection(target, timeout=timeout):
             pass
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or "refused")
-        raise ConnectionError(f"nothing answers at {target[0]}:{target[1]} ({why.lower()} "
-                              f"within {timeout:.0f} s); is the cluster running?") from None
+        raise ConnectionError(f"nothing answers at {where} ({why.lower()} within "
+                              f"{timeout:.0f} s); is the cluster running?") from None
+    try:
+        import grpc
+    except ImportError:  # (a dependency of Ray) nothing more to check
+        return
+    channel = grpc.insecure_channel(where)
+    try:  # Ray's servers speak gRPC (HTTP/2); another server never gets ready
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        raise ConnectionError(f"{where} answers, but not as a Ray cluster (no gRPC within "
+                              f"{timeout:.0f} s); check the port (the head's GCS port, "
+                              "6379 by default, or ray://host:10001)") from None
+    finally:
+        channel.close()
 
 
 def start_ray(address: str | None, workers: int | None) -> bool:
@@ -360,7 +375,7 @@ def plan_workers(nodes: Sequence[int], requested: int | None, n_tasks: int,
     note = None
     if requested is not None and workers < requested:
         why = (f"the Ray cluster has {total} CPU(s)" if total < min(requested, n_tasks)
-               else f"there are {n_tasks} explanations to compute")
+               else f"only {n_tasks} explanation(s) to compute")
         note = (f"note: --workers {requested}: {why}; starting {workers} worker(s)")
     return workers, per, note
 
@@ -395,7 +410,8 @@ def run_tasks(tasks: Sequence[Task], model: str, *, workers: int,
     on that many threads. Raises ``RuntimeError`` if the cluster cannot reserve them.
 
     ``read(task)`` returns the image's bytes, or an error text (then the task's rows get
-    it). Returns the model's description from :meth:`StudyWorker.load`, or, when the
+    it). Returns the model's description from :meth:`StudyWorker.load` (with ``load_s``,
+    the seconds until every worker had loaded it), or, when the
     model cannot be loaded, the error text (every task's rows then carry it). A task whose
     worker dies is run once more on a fresh worker, then recorded as failed.
     ``worker_class``: a :class:`StudyWorker` subclass (tests).
@@ -426,9 +442,12 @@ def run_tasks(tasks: Sequence[Task], model: str, *, workers: int,
             on_result(t, TaskResult(rows, None))
 
     actors = [new_actor(i) for i in range(n_actors)]
+    t0 = time.perf_counter()
     try:
         try:
             info = ray.get([a.load.remote() for a in actors])[0]
+            # seconds until every worker had its model: start-up, not explaining
+            info = {**info, "load_s": round(time.perf_counter() - t0, 2)}
         except RayError as exc:
             cause = getattr(exc, "cause", None) or exc
             error = one_line_error(f"the model {model_label(model)} could not be loaded: "
