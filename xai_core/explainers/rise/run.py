@@ -63,33 +63,28 @@ from xai_core._common import (
     check_target,
     flag_scores,
 )
-from xai_core.explainers.base import Explanation
-from xai_core.explainers.rise.estimators import (
-    ESTIMATORS,
+from xai_core.explainers.base import Explanation, budget_note, check_stop_at_r
+from xai_core.explainers.rise.estimators import ESTIMATORS, SUB_BLOCKS, Sums
+from xai_core.explainers.rise.fill import check_fill, fill_image, fill_record
+from xai_core.explainers.rise.masks import SAMPLERS, MaskPlan, plan_masks
+from xai_core.stats import (
     STOP_ALPHA,
-    Sums,
+    block_r,
     doubling_looks,
     is_doubling_check,
     next_doubling_check,
-    noise_dof,
-    replicate_r,
 )
-from xai_core.explainers.rise.fill import check_fill, fill_image, fill_record
-from xai_core.explainers.rise.masks import SAMPLERS, MaskPlan, plan_masks
 
 #: Largest number of masks accepted.
 MAX_MASKS = 20_000
 #: Smallest number of masks before an automatic stop is considered.
 MIN_AUTO_MASKS = 64
-#: Independent replicates (scrambled Sobol sequences) of a run by default. Measured with
-#: checks at 64, 128, 256, ... masks (16 seeds on coffee, EfficientNet-Lite0; 40-120 on
-#: the known-answer model): 2 replicates converge fastest (coffee at 256 masks: r = 0.953
-#: with the infinite-budget map, vs 0.915 with 4) but their bound is too loose to stop
-#: before 1024 on photos; 4 reach the same r from 512 masks on and let the noise's
-#: effective dimension be estimated per run (:func:`noise_dof`), which stops about half
-#: of the coffee runs at 512 masks (the rest at 1024); 8 are slower everywhere (0.950 at
-#: 512).
-REPLICATES = 4
+#: Scrambled Sobol sequences interleaved in a run by default: one. Measured on held-out
+#: known-answer models (``python -m benchmarks.rise_sampling``, docs/rise-sampling.md):
+#: at 256 masks one sequence reaches r = 0.99 with the large-budget map where four
+#: interleaved ones reach 0.96-0.98 and plain random masks 0.93-0.97; the stop's error
+#: estimate comes from consecutive blocks of the one sequence instead (:class:`Sums`).
+REPLICATES = 1
 
 
 def check_rise_params(n_masks: int, mask_size: int, keep_prob: float, batch_size: int) -> None:
@@ -117,16 +112,6 @@ def _check_sampling(estimator: str, antithetic: bool, sampler: str, keep_prob: f
             f"p={keep_prob} of the cells keeps 1 - p of them); use antithetic=False"
         )
     return bool(antithetic)
-
-
-def _check_stop_at_r(stop_at_r: float | None) -> float | None:
-    if stop_at_r is None:
-        return None
-    if isinstance(stop_at_r, bool) or not isinstance(stop_at_r, (int, float, np.floating)):
-        raise ValueError(f"stop_at_r must be None or a number in (0, 1); got {stop_at_r!r}")
-    if not 0.0 < float(stop_at_r) < 1.0:
-        raise ValueError(f"stop_at_r must lie strictly between 0 and 1; got {stop_at_r}")
-    return float(stop_at_r)
 
 
 def _masked(image: np.ndarray, masks: np.ndarray,
@@ -161,8 +146,8 @@ class RiseFrame:
         float32 (H, W) map from those masks.
     r_estimate
         Estimate of the correlation between this map and the map of infinitely many
-        masks, from the agreement of the run's independent replicates (see
-        :func:`~xai_core.explainers.rise.estimators.replicate_r`), in [0, 1].
+        masks, from the agreement of consecutive blocks of the masks at the last check
+        (see :func:`~xai_core.stats.block_r`; on the safe side), in [0, 1].
     r_bound
         Its lower confidence bound at this point of the run (what the automatic stop uses).
     """
@@ -193,13 +178,16 @@ class RiseRun:
     first_check
         With :meth:`run` and ``stop_at_r``, the convergence is checked (and batches end)
         at ``first_check * 2^j`` masks (default 64, 128, 256, ...) and at ``max_masks``, so
-        the stopping point does not depend on ``batch_size``. There each Sobol replicate
+        the stopping point does not depend on ``batch_size``. There the Sobol sequence
         holds a power of two of its points, where its balance is best (a map of 320 masks
-        is measured *noisier* than one of 256). Best a multiple of ``replicates``.
+        is measured *noisier* than one of 256). A multiple of 8 (the sub-blocks of the
+        error estimate, see :class:`~xai_core.explainers.rise.estimators.Sums`); best
+        also of ``8 * replicates``.
     replicates
-        R, 2 to 16 (default :data:`REPLICATES`): independent replicates of the masks (mask i belongs to
-        replicate i % R; with ``sampler="sobol"`` each is its own scrambled Sobol
-        sequence), whose agreement measures the map's convergence.
+        R, 1 to 16 (default :data:`REPLICATES`): independently scrambled Sobol sequences,
+        interleaved (mask i is point i // R of sequence i % R). One is the most accurate
+        for its size; more exist for comparison. The error estimate does not use them:
+        it compares consecutive blocks of the masks.
     keep_scores
         Keep every class's scores (float32, ``max_masks x K``; 32 MB for 8000 masks of
         1000 classes) so that any target's map can be rebuilt without a model call.
@@ -239,11 +227,10 @@ class RiseRun:
         check_rise_params(max_masks, mask_size, keep_prob, batch_size)
         check_int("seed", seed, 0)
         check_int("first_check", first_check, 1, MAX_MASKS)
-        check_int("replicates", replicates, 2, 16)
-        if first_check % replicates:
-            raise ValueError(f"first_check must be a multiple of replicates ({replicates}) so "
-                             f"that every replicate has as many masks at each check; "
-                             f"got {first_check}")
+        check_int("replicates", replicates, 1, 16)
+        if first_check % SUB_BLOCKS:
+            raise ValueError(f"first_check must be a multiple of {SUB_BLOCKS} (the sub-blocks "
+                             f"of the error estimate); got {first_check}")
         pairs = _check_sampling(estimator, antithetic, sampler, keep_prob)
         self._predict = predict
         self.estimator = estimator
@@ -258,9 +245,6 @@ class RiseRun:
             replicates=int(replicates),
         )
         self.replicates = int(replicates)
-        unit = np.arange(int(max_masks)) // (2 if pairs else 1)
-        # a complementary pair stays in one replicate
-        self._halves = (unit % self.replicates).astype(np.int8)
         self._scores: np.ndarray | None = None  # float32 (max_masks, K), rows 0:n_done filled
         self.n_done = 0
         self.predict_calls = 0
@@ -308,7 +292,7 @@ class RiseRun:
         if self.n_classes is not None:
             target = check_target(target, self.n_classes)
         self._sums.setdefault(target, Sums(self.plan.image_size[0] * self.plan.image_size[1],
-                                           self.replicates))
+                                           self.first_check))
 
     def step(self, n: int | None = None) -> int:
         """Evaluate the next batch (at most ``n`` masks, default ``batch_size``); return n_done."""
@@ -336,7 +320,7 @@ class RiseRun:
         flat = masks.reshape(stop - start, -1)
         for t, sums in self._sums.items():
             if sums.done == start:
-                sums.add(flat, scores[:, t], self._halves[start:stop])
+                sums.add(flat, scores[:, t])
         self.n_done = stop
         return stop
 
@@ -357,7 +341,7 @@ class RiseRun:
             start = sums.done
             stop = min(start + chunk, self.n_done)
             flat = self.plan.render(start, stop).reshape(stop - start, -1)
-            sums.add(flat, self._scores[start:stop, target], self._halves[start:stop])
+            sums.add(flat, self._scores[start:stop, target])
         return sums
 
     def saliency(self, target: int, estimator: str | None = None) -> np.ndarray:
@@ -373,13 +357,13 @@ class RiseRun:
         p = self.plan.keep_prob
         return sums.saliency(est, p).reshape(self.plan.image_size).astype(np.float32)
 
-    def _replicate_maps(self, target: int) -> np.ndarray | None:
-        """float64 (R, H*W): the map of each replicate, or ``None`` before 2 masks each."""
-        sums = self._sums_for(target)
-        if min(sums.n) < 2:
+    def _block_maps(self, target: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """float64 sub-block (8, H*W) and block (4, H*W) maps at the last check, or ``None``
+        before the first check."""
+        checked = self._sums_for(target).at_check()
+        if checked is None:
             return None
-        p = self.plan.keep_prob
-        return np.stack([sums.saliency(self.estimator, p, g) for g in range(sums.groups)])
+        return checked.block_maps(self.estimator, self.plan.keep_prob)
 
     def looks(self) -> int:
         """How many checks an automatic stop of this run can make (see ``first_check``)."""
@@ -396,38 +380,38 @@ class RiseRun:
     def r_estimate(self, target: int) -> float:
         """Estimated correlation of the current map with the infinite-budget map.
 
-        From the agreement of the run's independent replicates (see
-        :func:`~xai_core.explainers.rise.estimators.replicate_r`); 0 before two masks
-        per replicate.
+        From the spread of :data:`~xai_core.explainers.rise.estimators.BLOCKS`
+        consecutive blocks of the masks at the last check (:func:`~xai_core.stats.block_r`):
+        the blocks' spread overstates the error of their pooled map (the whole Sobol
+        sequence is better balanced than its parts), so the estimate errs low; between
+        checks it is the last check's. 0 before the first check (``first_check``).
         """
-        maps = self._replicate_maps(target)
-        return 0.0 if maps is None else replicate_r(maps)
+        maps = self._block_maps(target)
+        return 0.0 if maps is None else block_r(maps[1])
 
     def r_bound(self, target: int, alpha: float = STOP_ALPHA, looks: int | None = None) -> float:
-        """Lower confidence bound on :meth:`r_estimate`, valid at every check of the run.
+        """Lower confidence bound on the correlation, valid at every check of the run.
 
-        The bound of :func:`~xai_core.explainers.rise.estimators.replicate_r` with the
-        noise's effective number of components estimated from the replicates
-        (:func:`~xai_core.explainers.rise.estimators.noise_dof`), at level ``alpha / J``
-        for the J checks the run can make (:meth:`looks`; ``looks=1`` for a run looked at
-        once, e.g. at a fixed budget): by Bonferroni, the bounds of all the checks hold
-        together with probability about ``1 - alpha`` (about: see
-        :func:`~xai_core.explainers.rise.estimators.noise_dof`).
+        :func:`~xai_core.stats.block_r`'s bound at level ``alpha / J`` for the J checks
+        the run can make (:meth:`looks`; ``looks=1`` for a run looked at once, e.g. at a
+        fixed budget): by Bonferroni, the bounds of all the checks hold together with
+        probability about ``1 - alpha``.
         """
-        maps = self._replicate_maps(target)
+        maps = self._block_maps(target)
         return 0.0 if maps is None else self._bound_of(maps, alpha, looks)
 
-    def _bound_of(self, maps: np.ndarray, alpha: float = STOP_ALPHA,
+    def _bound_of(self, maps: tuple[np.ndarray, np.ndarray], alpha: float = STOP_ALPHA,
                   looks: int | None = None) -> float:
         j = self.looks() if looks is None else int(looks)
-        return replicate_r(maps, dof_per_replicate=noise_dof(maps), alpha=alpha / j)
+        sub, blocks = maps
+        return block_r(blocks, sub, alpha=alpha / j)
 
     def _agreement(self, target: int, looks: int | None = None) -> tuple[float, float]:
-        """:meth:`r_estimate` and :meth:`r_bound` from one build of the replicate maps."""
-        maps = self._replicate_maps(target)
+        """:meth:`r_estimate` and :meth:`r_bound` from one build of the block maps."""
+        maps = self._block_maps(target)
         if maps is None:
             return 0.0, 0.0
-        return replicate_r(maps), self._bound_of(maps, looks=looks)
+        return block_r(maps[1]), self._bound_of(maps, looks=looks)
 
     def converged(self, target: int, r: float = 0.95) -> bool:
         """Whether the map's correlation with the infinite-budget map is at least ``r``,
@@ -435,7 +419,7 @@ class RiseRun:
         return self._bound_reaches(self.r_bound(target), r)
 
     def _bound_reaches(self, bound: float, r: float) -> bool:
-        r = _check_stop_at_r(r)
+        r = check_stop_at_r(r)
         return self.n_done >= self._first_check and bound >= r
 
     def _already_converged(self, target: int, stop_at_r: float | None) -> bool:
@@ -447,7 +431,7 @@ class RiseRun:
     def _advance(self, target: int, stop_at_r: float | None,
                  progress: ProgressFn | None) -> Iterator[None]:
         """Step batch by batch (yielding after each) until done or converged."""
-        stop_at_r = _check_stop_at_r(stop_at_r)
+        stop_at_r = check_stop_at_r(stop_at_r)
         self.track(target)
         if self._already_converged(target, stop_at_r):  # e.g. another class of a stopped run
             yield
@@ -521,7 +505,7 @@ class RiseRun:
         r_est = round(est, 4) if self.n_done else None
         extra = {"masks_used": self.n_done, "r_estimate": r_est,
                  "r_bound": round(low, 4) if self.n_done else None,
-                 **_budget_note(self.n_done, r_est, stop_at_r,
+                 **budget_note(self.n_done, r_est, stop_at_r,
                                 stop_at_r is not None and self._bound_reaches(low, stop_at_r),
                                 "masks", capped=self.n_done >= self.max_masks)}
         if self.scores_note is not None:
@@ -529,26 +513,6 @@ class RiseRun:
         return Explanation("rise", self.saliency(target), self._img, int(target), params,
                            forward_passes=self.forward_passes, wall_s=float(wall_s),
                            probability=float(probability), extra=extra)
-
-
-def _budget_note(n: int, r: float | None, stop_at_r: float | None, converged: bool,
-                 unit: str, capped: bool = True) -> dict[str, str]:
-    """``stopped`` and ``budget_note`` of an anytime result (RISE masks or LIME samples).
-
-    ``stopped``: ``"fixed"`` (no automatic stop asked), ``"auto"`` (converged), ``"cap"``
-    (used the whole budget first) or ``"partial"`` (a run read before either, e.g. a
-    :class:`RiseRun` stepped by hand).
-    """
-    r_text = "" if r is None else f", r ≈ {r:.2f}"
-    if stop_at_r is None:
-        return {"stopped": "fixed", "budget_note": f"{n} {unit}{r_text}"}
-    if converged:
-        return {"stopped": "auto", "budget_note": f"stopped at {n} {unit}{r_text}"}
-    if not capped:
-        return {"stopped": "partial",
-                "budget_note": f"{n} {unit} so far, not yet r ≥ {stop_at_r:.2f}{r_text}"}
-    return {"stopped": "cap",
-            "budget_note": f"used all {n} {unit} (the cap) before r ≥ {stop_at_r:.2f}{r_text}"}
 
 
 def explain_rise(
@@ -652,7 +616,7 @@ def explain_rise(
     check_int("seed", seed, 0)
     check_int("target", target, 0)
     _check_sampling(estimator, antithetic, sampler, keep_prob)
-    stop_at_r = _check_stop_at_r(stop_at_r)
+    stop_at_r = check_stop_at_r(stop_at_r)
     run = RiseRun(predict, image, max_masks=n_masks, mask_size=mask_size, keep_prob=keep_prob,
                   batch_size=batch_size, seed=seed, estimator=estimator, antithetic=antithetic,
                   sampler=sampler, keep_scores=False, replicates=replicates,
