@@ -186,14 +186,29 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def reference(predict: Predict, image: np.ndarray, target: int, n: int,
-              p: float = 0.5, s: int = 7) -> tuple[np.ndarray, float]:
-    """Average of two independent plain-RISE maps of ``n`` random masks, and its noise
-    ceiling ``sqrt(2 c / (1 + c))`` (c: the two maps' correlation)."""
+              p: float = 0.5, s: int = 7, sobol: bool = False) -> tuple[np.ndarray, float]:
+    """Average of two independent plain-RISE maps of ``n`` random masks (``sobol``: two
+    centred maps of one scrambled Sobol sequence each), and its noise ceiling
+    ``sqrt(2 c / (1 + c))`` (c: the two maps' correlation)."""
     maps = []
     for seed in (900_001, 900_002):
-        plan = plan_masks(n, s, p, image.shape[:2], np.random.default_rng(seed))
-        sc, m = _scores_and_masks(predict, image, plan, target)
-        maps.append(plain(sc, m, p))
+        rng = np.random.default_rng(seed)
+        if sobol:
+            plan = plan_masks(n, s, p, image.shape[:2], rng, sampler="sobol")
+        else:
+            plan = plan_masks(n, s, p, image.shape[:2], rng)
+        ws = msum = 0.0
+        total = 0.0
+        for a in range(0, n, 256):  # streamed: a photo's masks do not fit in memory
+            b = min(a + 256, n)
+            m = plan.render(a, b)
+            sc = predict(m[..., None] * image[None])[:, target].astype(np.float64)
+            flat = m.reshape(b - a, -1)
+            ws = ws + sc @ flat
+            msum = msum + flat.sum(axis=0, dtype=np.float64)
+            total += float(sc.sum())
+        mean = total / n
+        maps.append(mean + (ws - mean * msum) / (n * p) if sobol else ws / (n * p))
     c = max(_corr(*maps), 1e-6)
     return np.mean(maps, axis=0), float(np.sqrt(2 * c / (1 + c)))
 
@@ -234,31 +249,40 @@ CANDIDATES = ("interleaved4", "blocks4-same", "blocks4-within", "blocks2-within"
 CHECKS = (64, 128, 256, 512, 1024)
 
 
-def simulate(model: str, args: argparse.Namespace) -> list[dict]:
-    predict, image = MODELS[model]()
-    p, target, cap = 0.5, 1, CHECKS[-1]
+def simulate(model: str, args: argparse.Namespace, predict: Predict | None = None,
+             image: np.ndarray | None = None, target: int = 1,
+             samplings: tuple[str, ...] = ("random", "sobol1", "sobol2", "sobol4"),
+             candidates: tuple[str, ...] = CANDIDATES) -> list[dict]:
+    """Fixed-budget accuracy of each sampling and the stops of each candidate, per seed
+    (one sampling's masks at a time, so a photo's 224 x 224 masks fit in memory)."""
+    if predict is None:
+        predict, image = MODELS[model]()
+    p, cap = 0.5, CHECKS[-1]
     t0 = time.perf_counter()
-    ref, ceiling = reference(predict, image, target, args.ref_n)
+    ref, ceiling = reference(predict, image, target, args.ref_n, sobol=args.sobol_ref)
     looks = doubling_looks(CHECKS[0], cap)
-    fixed = {k: {n: [] for n in CHECKS} for k in ("random", "sobol1", "sobol2", "sobol4")}
-    stops = {c: [] for c in CANDIDATES}  # (n stopped, r there, auto?)
+    fixed = {k: {n: [] for n in CHECKS} for k in samplings}
+    stops = {c: [] for c in candidates}  # (n stopped, r there, auto?)
+    uses = {c: "sobol4" if c == "interleaved4" else "sobol1" for c in candidates}
     for seed in range(args.seed0, args.seed0 + args.seeds):
-        plans = {
-            "random": plan_masks(cap, 7, p, image.shape[:2], np.random.default_rng(seed)),
-            **{f"sobol{r}": plan_masks(cap, 7, p, image.shape[:2], np.random.default_rng(seed),
-                                       sampler="sobol", replicates=r) for r in (1, 2, 4)}}
-        data = {k: _scores_and_masks(predict, image, plan, target) for k, plan in plans.items()}
-        for k, (sc, m) in data.items():
+        for k in samplings:
+            rng = np.random.default_rng(seed)
+            plan = (plan_masks(cap, 7, p, image.shape[:2], rng) if k == "random" else
+                    plan_masks(cap, 7, p, image.shape[:2], rng, sampler="sobol",
+                               replicates=int(k[5:])))
+            sc, m = _scores_and_masks(predict, image, plan, target)
             for n in CHECKS:
                 fixed[k][n].append(_corr(centred(sc[:n], m[:n], p), ref) / ceiling)
-        for c in CANDIDATES:
-            sc, m = data["sobol4" if c == "interleaved4" else "sobol1"]
-            for n in CHECKS:
-                _, low = bound(c, sc, m, n, p, STOP_ALPHA / looks)
-                if low >= args.r or n == cap:
-                    r_true = _corr(centred(sc[:n], m[:n], p), ref) / ceiling
-                    stops[c].append((n, r_true, low >= args.r))
-                    break
+            for c in candidates:
+                if uses[c] != k:
+                    continue
+                for n in CHECKS:
+                    _, low = bound(c, sc, m, n, p, STOP_ALPHA / looks)
+                    if low >= args.r or n == cap:
+                        r_true = _corr(centred(sc[:n], m[:n], p), ref) / ceiling
+                        stops[c].append((n, r_true, low >= args.r))
+                        break
+            del m
     rows = []
     for k, per_n in fixed.items():
         row = {"section": "fixed", "model": model, "sampling": k, "seeds": args.seeds,
@@ -291,9 +315,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed0", type=int, default=0)
     ap.add_argument("--ref-n", type=int, default=32768)
     ap.add_argument("--r", type=float, default=0.95)
+    ap.add_argument("--photos", nargs="*", default=[],
+                    help="sample photos on --model instead of the analytic models")
+    ap.add_argument("--model", default="efficientnet_lite0")
+    ap.add_argument("--samplings", nargs="+", default=["random", "sobol1", "sobol2", "sobol4"])
+    ap.add_argument("--sobol-ref", action="store_true",
+                    help="reference from one Sobol sequence per seed (photos: cheaper)")
     args = ap.parse_args(argv)
+    if args.photos:
+        from xai_core import load_classifier, load_sample
+
+        clf = load_classifier(args.model)
+        for name in args.photos:
+            img = clf.prepare(load_sample(name))
+            target = int(np.argmax(clf.predict(img)[0]))
+            for row in simulate(f"{clf.name}:{name}", args, clf.predict, img, target,
+                                tuple(args.samplings)):
+                print(json.dumps(row), flush=True)
+        return 0
     for model in args.models:
-        for row in simulate(model, args):
+        for row in simulate(model, args, samplings=tuple(args.samplings)):
             print(json.dumps(row), flush=True)
     return 0
 
