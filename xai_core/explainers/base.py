@@ -47,7 +47,8 @@ class Explanation:
         of the map with its infinite-budget limit), ``r_bound`` (its lower confidence
         bound, what ``stop_at_r`` uses), ``stopped`` (``"auto"``, ``"cap"``, ``"fixed"``,
         or ``"partial"`` for a :class:`RiseRun` read before it ended) and
-        ``budget_note``, a sentence for the display ("stopped at 256 masks, r ≈ 0.97").
+        ``budget_note``, one sentence for the display (:func:`budget_note`: "stopped at
+        512 masks: r ≥ 0.95 with 95% confidence").
         RISE: ``masks_used``. LIME: ``samples_used``, ``segments`` (int32 (H, W)
         superpixel ids), ``weights`` ({superpixel: signed weight}, by
         decreasing |weight|), ``lime_score_r2``, ``lime_intercept``,

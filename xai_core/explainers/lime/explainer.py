@@ -408,7 +408,8 @@ def explain_lime(
         ``num_segments``, ``samples_used``, ``r_estimate``, ``r_bound`` (the replicate
         estimate of the correlation with the infinite-sample map and its confidence
         bound, ``None`` under 2 x 16 samples), ``stopped`` (``"auto"``, ``"cap"`` or
-        ``"fixed"``) and ``budget_note`` ("stopped at 320 samples, r ≈ 0.96"). ``.params``: the settings used (segmentation defaults merged
+        ``"fixed"``) and ``budget_note`` ("stopped at 320 samples: r ≥ 0.95 with 95% confidence"; see
+        :func:`~xai_core.explainers.base.budget_note`). ``.params``: the settings used (segmentation defaults merged
         in, ``kernel_width``, and ``blur_sigma`` for ``hide_color="blur"``).
 
     Raises
