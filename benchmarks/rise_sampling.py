@@ -14,11 +14,13 @@ that no setting of the package was tuned on; defined here) and, optionally, on p
    - ``interleaved4``: the previous release: 4 interleaved independent sequences, noise
      dimension estimated from the same 3 contrasts that estimate the noise;
    - ``blocks4-same``: one sequence (the map of a fixed budget), its 4 consecutive
-     blocks at each check, dimension from the same contrasts;
+     blocks at each check, dimension from the same contrasts (the package's default);
    - ``blocks4-within``: one sequence, 4 blocks, the dimension estimated from the two
      halves of each block (4 within-block contrasts, independent of the between-block
-     ones for independent blocks) -- the package's default;
-   - ``blocks2-within``: one sequence, 2 blocks of 4 sub-blocks each.
+     ones for independent blocks);
+   - ``blocks2-within``: one sequence, 2 blocks of 4 sub-blocks each;
+   - ``hybrid``: stop when either ``blocks4-same`` or ``blocks2-within`` holds, each at
+     half the level.
 
 All runs of a seed share one plan, so the comparison is paired. One JSON object per line,
 then tables.
@@ -235,6 +237,10 @@ def bound(name: str, scores: np.ndarray, masks: np.ndarray, n: int, p: float,
     elif name == "blocks4-same":
         maps = _group_maps(scores, masks, n, 4, p, False)
         dof = noise_dof(maps)
+    elif name == "hybrid":  # either of two bounds, each at half the level
+        a = bound("blocks4-same", scores, masks, n, p, alpha / 2)
+        b = bound("blocks2-within", scores, masks, n, p, alpha / 2)
+        return a[0], max(a[1], b[1])
     elif name.startswith("blocks"):
         r = int(name[6])
         sub = _group_maps(scores, masks, n, 8, p, False)
@@ -245,7 +251,7 @@ def bound(name: str, scores: np.ndarray, masks: np.ndarray, n: int, p: float,
     return replicate_r(maps), replicate_r(maps, dof_per_replicate=dof, alpha=alpha)
 
 
-CANDIDATES = ("interleaved4", "blocks4-same", "blocks4-within", "blocks2-within")
+CANDIDATES = ("interleaved4", "blocks4-same", "blocks4-within", "blocks2-within", "hybrid")
 CHECKS = (64, 128, 256, 512, 1024)
 
 
@@ -321,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samplings", nargs="+", default=["random", "sobol1", "sobol2", "sobol4"])
     ap.add_argument("--sobol-ref", action="store_true",
                     help="reference from one Sobol sequence per seed (photos: cheaper)")
+    ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     args = ap.parse_args(argv)
     if args.photos:
         from xai_core import load_classifier, load_sample
@@ -330,11 +337,12 @@ def main(argv: list[str] | None = None) -> int:
             img = clf.prepare(load_sample(name))
             target = int(np.argmax(clf.predict(img)[0]))
             for row in simulate(f"{clf.name}:{name}", args, clf.predict, img, target,
-                                tuple(args.samplings)):
+                                tuple(args.samplings), tuple(args.candidates)):
                 print(json.dumps(row), flush=True)
         return 0
     for model in args.models:
-        for row in simulate(model, args, samplings=tuple(args.samplings)):
+        for row in simulate(model, args, samplings=tuple(args.samplings),
+                            candidates=tuple(args.candidates)):
             print(json.dumps(row), flush=True)
     return 0
 
