@@ -32,6 +32,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -237,9 +238,10 @@ def bound(name: str, scores: np.ndarray, masks: np.ndarray, n: int, p: float,
     elif name == "blocks4-same":
         maps = _group_maps(scores, masks, n, 4, p, False)
         dof = noise_dof(maps)
-    elif name == "hybrid":  # either of two bounds, each at half the level
-        a = bound("blocks4-same", scores, masks, n, p, alpha / 2)
-        b = bound("blocks2-within", scores, masks, n, p, alpha / 2)
+    elif name.startswith("hybrid"):  # either of two bounds, the level split between them
+        share = int(name[6:] or 50) / 100  # the quarters' share
+        a = bound("blocks4-same", scores, masks, n, p, alpha * share)
+        b = bound("blocks2-within", scores, masks, n, p, alpha * (1 - share))
         return a[0], max(a[1], b[1])
     elif name.startswith("blocks"):
         r = int(name[6])
@@ -251,7 +253,8 @@ def bound(name: str, scores: np.ndarray, masks: np.ndarray, n: int, p: float,
     return replicate_r(maps), replicate_r(maps, dof_per_replicate=dof, alpha=alpha)
 
 
-CANDIDATES = ("interleaved4", "blocks4-same", "blocks4-within", "blocks2-within", "hybrid")
+CANDIDATES = ("interleaved4", "blocks4-same", "blocks4-within", "blocks2-within", "hybrid",
+              "hybrid75", "hybrid90")
 CHECKS = (64, 128, 256, 512, 1024)
 
 
@@ -265,7 +268,15 @@ def simulate(model: str, args: argparse.Namespace, predict: Predict | None = Non
         predict, image = MODELS[model]()
     p, cap = 0.5, CHECKS[-1]
     t0 = time.perf_counter()
-    ref, ceiling = reference(predict, image, target, args.ref_n, sobol=args.sobol_ref)
+    cache = Path(args.cache) / f"{model.replace(':', '_')}_t{target}_n{args.ref_n}_{image.shape[0]}" \
+        f"{'_sobol' if args.sobol_ref else ''}.npz"
+    if cache.exists():
+        saved = np.load(cache)
+        ref, ceiling = saved["ref"], float(saved["ceiling"])
+    else:
+        ref, ceiling = reference(predict, image, target, args.ref_n, sobol=args.sobol_ref)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, ref=ref, ceiling=ceiling)
     looks = doubling_looks(CHECKS[0], cap)
     fixed = {k: {n: [] for n in CHECKS} for k in samplings}
     stops = {c: [] for c in candidates}  # (n stopped, r there, auto?)
@@ -327,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samplings", nargs="+", default=["random", "sobol1", "sobol2", "sobol4"])
     ap.add_argument("--sobol-ref", action="store_true",
                     help="reference from one Sobol sequence per seed (photos: cheaper)")
+    ap.add_argument("--cache", default="/tmp/xai_rise_sampling", help="reference maps (.npz)")
     ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     args = ap.parse_args(argv)
     if args.photos:

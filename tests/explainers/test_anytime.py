@@ -346,13 +346,14 @@ def test_the_error_estimate_compares_consecutive_blocks_at_each_check():
     for a, b in ((0, 10), (10, 40), (40, 64), (64, 100), (100, 200)):  # any batching
         sums.add(masks[a:b], scores[a:b])
         if b == 64:  # a check: 8 sub-blocks of 8 masks, in order
-            sub, blocks = sums.at_check().block_maps("plain", 0.5)
+            sub, blocks, halves = sums.at_check().block_maps("plain", 0.5)
             for g in range(8):
                 expect = scores[8 * g:8 * g + 8] @ masks[8 * g:8 * g + 8] / (8 * 0.5)
                 np.testing.assert_allclose(sub[g], expect, rtol=1e-5)
             np.testing.assert_allclose(blocks[1], (sub[2] + sub[3]) / 2, rtol=1e-5)
+            np.testing.assert_allclose(halves[1], sub[4:].mean(axis=0), rtol=1e-5)
     # between checks (200 masks), the readings are those of the last check (128 masks)
-    sub, blocks = sums.at_check().block_maps("centered", 0.5)
+    _, blocks, _ = sums.at_check().block_maps("centered", 0.5)
     for k in range(4):
         rows = slice(32 * k, 32 * k + 32)
         s = scores[rows].astype(np.float64)

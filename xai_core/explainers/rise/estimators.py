@@ -124,9 +124,12 @@ class Sums:
         mean = float(self.s[idx].sum()) / n
         return mean + (ws - mean * self.m[idx].sum(axis=0)) / (n * p)
 
-    def block_maps(self, estimator: str, p: float) -> tuple[np.ndarray, np.ndarray]:
-        """(G, H*W) maps of the sub-blocks and (G / 2, H*W) maps of the blocks (pairs)."""
-        sub = np.stack([self.saliency(estimator, p, [g]) for g in range(self.groups)])
-        blocks = np.stack([self.saliency(estimator, p, [g, g + 1])
-                           for g in range(0, self.groups, 2)])
-        return sub, blocks
+    def block_maps(self, estimator: str, p: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """float64 maps of the G sub-blocks (G, H*W), of the G / 2 blocks (pairs of
+        sub-blocks) and of the two halves (2, H*W)."""
+        g = self.groups
+        sub = np.stack([self.saliency(estimator, p, [k]) for k in range(g)])
+        blocks = np.stack([self.saliency(estimator, p, [k, k + 1]) for k in range(0, g, 2)])
+        halves = np.stack([self.saliency(estimator, p, list(range(k, k + g // 2)))
+                           for k in (0, g // 2)])
+        return sub, blocks, halves

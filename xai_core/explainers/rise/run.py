@@ -35,11 +35,11 @@ accurate sampling for its size, so a stopped run gives the map of a fixed budget
 same size. ``stop_at_r = r*`` stops at the first check where a *lower confidence bound*
 on the map's correlation with the infinite-budget map reaches ``r*``. The checks are at
 64, 128, 256, ... masks (and at the cap), where the sequence holds a power of two of its
-points and is best balanced. At a check of n masks the bound compares the maps of four
-consecutive blocks of n / 4 masks (:class:`~xai_core.explainers.rise.estimators.Sums`,
-:func:`~xai_core.stats.block_r`) as if they were independent replicates: together they
-are better balanced than each, so their spread overstates the error of the pooled map,
-on the safe side. Each of the J checks a run can make uses level ``alpha / J`` (alpha =
+points and is best balanced. At a check of n masks the bound compares the maps of
+consecutive blocks of the masks (four quarters; two halves)
+(:class:`~xai_core.explainers.rise.estimators.Sums`, :func:`~xai_core.stats.sobol_blocks_r`)
+as if they were independent replicates: together they are better balanced than each, so
+their spread overstates the error of the pooled map, on the safe side. Each of the J checks a run can make uses level ``alpha / J`` (alpha =
 0.05). The promise is kept at *every* check, not only over all of them: simulated on
 held-out known-answer models, no check's stops fell short of ``r*``
 (``tests/test_stop_stats.py``, ``python -m benchmarks.rise_sampling``,
@@ -72,10 +72,10 @@ from xai_core.explainers.rise.fill import check_fill, fill_image, fill_record
 from xai_core.explainers.rise.masks import SAMPLERS, MaskPlan, plan_masks
 from xai_core.stats import (
     STOP_ALPHA,
-    block_r,
     doubling_looks,
     is_doubling_check,
     next_doubling_check,
+    sobol_blocks_r,
 )
 
 #: Largest number of masks accepted.
@@ -360,9 +360,9 @@ class RiseRun:
         p = self.plan.keep_prob
         return sums.saliency(est, p).reshape(self.plan.image_size).astype(np.float32)
 
-    def _block_maps(self, target: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """float64 sub-block (8, H*W) and block (4, H*W) maps at the last check, or ``None``
-        before the first check."""
+    def _block_maps(self, target: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """float64 maps of the eighths, quarters and halves of the masks at the last
+        check, or ``None`` before the first check."""
         checked = self._sums_for(target).at_check()
         if checked is None:
             return None
@@ -383,19 +383,19 @@ class RiseRun:
     def r_estimate(self, target: int) -> float:
         """Estimated correlation of the current map with the infinite-budget map.
 
-        From the spread of :data:`~xai_core.explainers.rise.estimators.BLOCKS`
-        consecutive blocks of the masks at the last check (:func:`~xai_core.stats.block_r`):
-        the blocks' spread overstates the error of their pooled map (the whole Sobol
-        sequence is better balanced than its parts), so the estimate errs low; between
-        checks it is the last check's. 0 before the first check (``first_check``).
+        From the spread of consecutive blocks of the masks at the last check (quarters
+        and halves, :func:`~xai_core.stats.sobol_blocks_r`): the blocks' spread
+        overstates the error of their pooled map (the whole Sobol sequence is better
+        balanced than its parts), so the estimate errs low; between checks it is the
+        last check's. 0 before the first check (``first_check``).
         """
         maps = self._block_maps(target)
-        return 0.0 if maps is None else block_r(maps[1])
+        return 0.0 if maps is None else sobol_blocks_r(*maps)
 
     def r_bound(self, target: int, alpha: float = STOP_ALPHA, looks: int | None = None) -> float:
         """Lower confidence bound on the correlation, valid at every check of the run.
 
-        :func:`~xai_core.stats.block_r`'s bound at level ``alpha / J`` for the J checks
+        :func:`~xai_core.stats.sobol_blocks_r`'s bound at level ``alpha / J`` for the J checks
         the run can make (:meth:`looks`; ``looks=1`` for a run looked at once, e.g. at a
         fixed budget): by Bonferroni, the bounds of all the checks hold together with
         probability about ``1 - alpha``.
@@ -403,20 +403,17 @@ class RiseRun:
         maps = self._block_maps(target)
         return 0.0 if maps is None else self._bound_of(maps, alpha, looks)
 
-    def _bound_of(self, maps: tuple[np.ndarray, np.ndarray], alpha: float = STOP_ALPHA,
-                  looks: int | None = None) -> float:
+    def _bound_of(self, maps: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  alpha: float = STOP_ALPHA, looks: int | None = None) -> float:
         j = self.looks() if looks is None else int(looks)
-        # the noise dimension from the blocks themselves: measured to keep the promise at
-        # every check, where the within-block estimate (sub-blocks) stopped at 1024
-        # instead of 512 on the held-out models (docs/rise-sampling.md)
-        return block_r(maps[1], alpha=alpha / j)
+        return sobol_blocks_r(*maps, alpha=alpha / j)
 
     def _agreement(self, target: int, looks: int | None = None) -> tuple[float, float]:
         """:meth:`r_estimate` and :meth:`r_bound` from one build of the block maps."""
         maps = self._block_maps(target)
         if maps is None:
             return 0.0, 0.0
-        return block_r(maps[1]), self._bound_of(maps, looks=looks)
+        return sobol_blocks_r(*maps), self._bound_of(maps, looks=looks)
 
     def converged(self, target: int, r: float = 0.95) -> bool:
         """Whether the map's correlation with the infinite-budget map is at least ``r``,
