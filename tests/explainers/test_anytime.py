@@ -386,3 +386,14 @@ def test_a_run_read_before_its_end_says_so_and_a_fixed_run_looks_once(bright_ima
     assert run.r_bound(1, looks=1) > run.r_bound(1)
     fixed = run.explanation(1)
     assert fixed.extra["stopped"] == "fixed" and fixed.extra["r_bound"] == round(run.r_bound(1, looks=1), 4)
+
+
+def test_before_the_first_check_there_is_no_estimate_to_show(bright_image):
+    run = RiseRun(region_predict, bright_image, max_masks=128, batch_size=32, seed=0)
+    frames = list(run.frames(1))
+    assert [f.n_masks for f in frames] == [32, 64, 96, 128]
+    assert np.isnan(frames[0].r_estimate) and np.isnan(frames[0].r_bound)
+    assert 0.0 <= frames[1].r_bound <= frames[1].r_estimate <= 1.0
+    assert frames[2].r_estimate == frames[1].r_estimate  # between checks: the last check's
+    res = explain_rise(region_predict, bright_image, 1, n_masks=32)
+    assert res.extra["r_estimate"] is None and res.extra["budget_note"] == "32 masks (fixed budget)"

@@ -150,9 +150,11 @@ class RiseFrame:
     r_estimate
         Estimate of the correlation between this map and the map of infinitely many
         masks, from the agreement of consecutive blocks of the masks at the last check
-        (see :func:`~xai_core.stats.block_r`; on the safe side), in [0, 1].
+        (see :func:`~xai_core.stats.sobol_blocks_r`), in [0, 1]; NaN before the first
+        check.
     r_bound
-        Its lower confidence bound at this point of the run (what the automatic stop uses).
+        Its lower confidence bound at this point of the run (what the automatic stop
+        uses); NaN before the first check.
     """
 
     n_masks: int
@@ -409,10 +411,11 @@ class RiseRun:
         return sobol_blocks_r(*maps, alpha=alpha / j)
 
     def _agreement(self, target: int, looks: int | None = None) -> tuple[float, float]:
-        """:meth:`r_estimate` and :meth:`r_bound` from one build of the block maps."""
+        """:meth:`r_estimate` and :meth:`r_bound` from one build of the block maps (NaN
+        before the first check: nothing to estimate from yet)."""
         maps = self._block_maps(target)
         if maps is None:
-            return 0.0, 0.0
+            return math.nan, math.nan
         return sobol_blocks_r(*maps), self._bound_of(maps, looks=looks)
 
     def converged(self, target: int, r: float = 0.95) -> bool:
@@ -505,9 +508,9 @@ class RiseRun:
                   "replicates": self.replicates, "first_check": self.first_check}
         # a fixed budget is looked at once; an automatic stop's bound counts all its checks
         est, low = self._agreement(target, looks=None if stop_at_r is not None else 1)
-        r_est = round(est, 4) if self.n_done else None
+        r_est = None if math.isnan(est) else round(est, 4)
         extra = {"masks_used": self.n_done, "r_estimate": r_est,
-                 "r_bound": round(low, 4) if self.n_done else None,
+                 "r_bound": None if math.isnan(low) else round(low, 4),
                  **budget_note(self.n_done, r_est, stop_at_r,
                                 stop_at_r is not None and self._bound_reaches(low, stop_at_r),
                                 "masks", capped=self.n_done >= self.max_masks)}
