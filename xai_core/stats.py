@@ -21,6 +21,9 @@ from __future__ import annotations
 # ---------------------------------------------------------------------------------------
 # The anytime stops: the replicate bound, the noise dimension, the check schedule
 # ---------------------------------------------------------------------------------------
+# RISE's stop: sobol_blocks_r (blocks of one scrambled Sobol sequence); LIME's: replicate_r
+# of two interleaved replicates. RISE's promise (at most 5% of stops short of r*, at every
+# check) is simulated in tests/test_stop_stats.py and measured in docs/rise-sampling.md.
 
 #: Default significance of the automatic stops: at most this share of stopped maps may
 #: fall short of the promised correlation (all looks of a run together).
