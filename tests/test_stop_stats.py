@@ -68,6 +68,20 @@ def test_quarters_of_one_sequence_overstate_its_error_and_halves_estimate_it():
     assert abs(np.mean(est) - np.mean(true)) < 0.01
 
 
+def test_the_simulated_candidate_is_the_package_s_bound():
+    """The benchmark's ``blocks4-same`` (whose figures docs/rise-sampling.md reports) is
+    what :class:`RiseRun` computes."""
+    from benchmarks.rise_sampling import _scores_and_masks, bound
+
+    predict, image = disk_model(32)
+    run = RiseRun(predict, image, max_masks=256, batch_size=100, seed=3)
+    run.run(1)
+    scores, masks = _scores_and_masks(predict, image, run.plan, 1)
+    est, low = bound("blocks4-same", scores, masks, 256, 0.5, 0.01)
+    assert run.r_bound(1, alpha=0.01, looks=1) == pytest.approx(low, rel=1e-6)
+    assert run.r_estimate(1) >= est
+
+
 def test_block_r_and_the_within_block_dimension():
     rng = np.random.default_rng(0)
     truth = rng.standard_normal(400)
@@ -86,7 +100,11 @@ def test_block_r_and_the_within_block_dimension():
     assert sobol_blocks_r(sub, blocks, halves) == pytest.approx(
         max(block_r(blocks), block_r(halves)))
     assert sobol_blocks_r(sub, blocks, halves, alpha=0.02) == pytest.approx(
+        block_r(blocks, alpha=0.02))
+    assert sobol_blocks_r(sub, blocks, halves, alpha=0.02, halves_share=0.5) == pytest.approx(
         max(block_r(blocks, alpha=0.01), block_r(halves, sub, alpha=0.01)))
+    with pytest.raises(ValueError, match="halves_share"):
+        sobol_blocks_r(sub, blocks, halves, alpha=0.02, halves_share=1.0)
     with pytest.raises(ValueError, match="sub-block"):
         noise_dof_within(sub, 3)
     with pytest.raises(ValueError, match="replicates"):
