@@ -35,17 +35,17 @@ accurate sampling for its size, so a stopped run gives the map of a fixed budget
 same size. ``stop_at_r = r*`` stops at the first check where a *lower confidence bound*
 on the map's correlation with the infinite-budget map reaches ``r*``. The checks are at
 64, 128, 256, ... masks (and at the cap), where the sequence holds a power of two of its
-points and is best balanced. At a check of n masks the bound compares the maps of
-consecutive blocks of the masks (four quarters; two halves)
-(:class:`~xai_core.explainers.rise.estimators.Sums`, :func:`~xai_core.stats.sobol_blocks_r`)
-as if they were independent replicates: together they are better balanced than each, so
-their spread overstates the error of the pooled map, on the safe side. Each of the J checks a run can make uses level ``alpha / J`` (alpha =
-0.05). The promise is kept at *every* check, not only over all of them: simulated on
-held-out known-answer models, no check's stops fell short of ``r*``
-(``tests/test_stop_stats.py``, ``python -m benchmarks.rise_sampling``,
-docs/rise-sampling.md), where the previous construction (four interleaved sequences,
-the noise dimension estimated from the same contrasts as the noise) stopped at 256 masks
-with maps short of 0.95.
+points and is best balanced. At a check of n masks the bound compares the maps of the
+four consecutive quarters of the masks (:class:`~xai_core.explainers.rise.estimators.Sums`,
+:func:`~xai_core.stats.sobol_blocks_r`) as if they were independent replicates:
+together they are better balanced than each, so their spread overstates the error of the
+pooled map, on the safe side. Each of the J checks a run can make uses level
+``alpha / J`` (alpha = 0.05). The promise is kept at *every* check, not only over all of
+them: simulated on held-out known-answer models and measured on coffee, no check's stops
+fell short of ``r*`` (``tests/test_stop_stats.py``, ``python -m benchmarks.rise_sampling``,
+docs/rise-sampling.md), where the previous construction (four interleaved sequences, the
+noise dimension estimated from the same contrasts as the noise) stopped at 256 masks with
+maps short of 0.95.
 """
 
 from __future__ import annotations
@@ -385,10 +385,9 @@ class RiseRun:
     def r_estimate(self, target: int) -> float:
         """Estimated correlation of the current map with the infinite-budget map.
 
-        From the spread of consecutive blocks of the masks at the last check (quarters
-        and halves, :func:`~xai_core.stats.sobol_blocks_r`): the blocks' spread
-        overstates the error of their pooled map (the whole Sobol sequence is better
-        balanced than its parts), so the estimate errs low; between checks it is the
+        From the spread of consecutive blocks of the masks at the last check (the larger
+        of the quarters' and the halves' estimate, :func:`~xai_core.stats.sobol_blocks_r`;
+        the quarters' errs low, the halves' is about right); between checks it is the
         last check's. 0 before the first check (``first_check``).
         """
         maps = self._block_maps(target)
