@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.fixtures import ground_truth_model
 from xai_core.explainers.lime.explainer import (
     _BatchedLimeImageExplainer,
     explain_lime,
@@ -39,6 +38,7 @@ from xai_core.explainers.lime.explainer import (
 )
 from xai_core.explainers.lime.segmentation import segment
 from xai_core.explainers.rise import RiseRun
+from xai_core.testing import ground_truth_model
 
 
 def _emit(record: dict) -> None:

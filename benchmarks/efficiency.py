@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from tests.fixtures import ground_truth_model
 from xai_core.explainers.rise import RiseRun
+from xai_core.testing import ground_truth_model
 
 #: Configurations compared: name -> (sampler, antithetic, estimator).
 CONFIGS: dict[str, tuple[str, bool, str]] = {

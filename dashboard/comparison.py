@@ -1,10 +1,13 @@
-"""A page's results as one comparison: one scale per kind of map, compact titled rows,
-flat maps flagged, and one PNG of the whole comparison for a report.
+"""A page's results as one comparison: every map legible, magnitudes on demand, compact
+titled rows, flat maps flagged, and one PNG of the whole comparison for a report.
 
 Every result is one row: image | heatmap | overlay | isolines, under a title with the
-method, model, class, probability, key settings, forward passes and time. Maps of one
-kind (RISE scores, LIME weights) share one colormap and one value range on the page
-(:func:`xai_core.viz.shared_value_range`), unless the reader asks to scale each map alone.
+method, model, class, probability, the map's spread (1st–99th percentile, in its units),
+key settings, forward passes and time. By default each map is drawn on its own range with
+its own colour bar. The page's toggle *One colour range per kind of map* puts maps of one
+kind on one range instead (see :func:`page_scales`): RISE maps centred (each minus its
+mean) on a diverging scale symmetric about 0, LIME's weights as they are. The report
+figure follows the choice on screen.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import xai_core as xc
 from dashboard.models import model_label
 from dashboard.sidebar import Context
 from dashboard.state import toggle
-from dashboard.views import Result, _aucs, curves
+from dashboard.views import Result, aucs, curves
 
 #: What the values of each kind of map are, for colour bars and the units note.
 UNITS = {
@@ -37,40 +40,82 @@ ROW_HEIGHT = 210
 
 @dataclass(frozen=True)
 class Scale:
-    """How one kind of map is drawn on a page: one colormap, and one range unless own."""
+    """How one kind of map is drawn on a page: a colormap, and one range or each its own.
+
+    ``centred``: the maps are drawn minus their mean (RISE on one range).
+    """
 
     kind: str
     colormap: str
     value_range: tuple[float, float] | None  # None: each map on its own range
     signed: bool
+    centred: bool = False
+
+    def values(self, saliency: np.ndarray) -> np.ndarray:
+        """The values drawn for ``saliency``: the map, or the map minus its mean."""
+        return xc.viz.centred(saliency) if self.centred else saliency
 
     def range_of(self, saliency: np.ndarray) -> tuple[float, float]:
+        """The colour range of ``saliency`` (as given, not yet :meth:`values`)."""
         if self.value_range is not None:
             return self.value_range
-        return xc.viz.shared_value_range([saliency])
+        return own_range(self.values(saliency), self.signed)
 
     @property
     def title(self) -> str:
         name = UNITS.get(self.kind, (self.kind.upper(), ""))[0]
-        return f"{name}<br>{'page scale' if self.value_range is not None else 'own scale'}"
+        if self.value_range is None:
+            return f"{name}<br>own range"
+        return f"{name}<br>{'minus its mean, ' if self.centred else ''}page range"
 
 
-def page_scales(results: Sequence[Result], colormap: str | None, alone: bool) -> dict[str, Scale]:
+def own_range(values: np.ndarray, signed: bool) -> tuple[float, float]:
+    """A map's own colour range: min to max, or ``(-m, m)`` around 0 for a signed map."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if signed:
+        m = max(-lo, hi, 0.0)
+        return (-m, m) if m > 0 else (lo, hi)
+    return lo, hi
+
+
+def page_scales(results: Sequence[Result], colormap: str | None,
+                shared: bool = False) -> dict[str, Scale]:
     """One :class:`Scale` per kind of map among ``results``.
 
-    Signed maps (LIME with negative weights) get a diverging colormap symmetric about 0,
-    unsigned ones a sequential colormap over the page's range. A colormap chosen in the
-    sidebar is used for every kind; "auto" picks RdBu for signed kinds and jet otherwise.
+    ``shared=False`` (the default): each map on its own range; signed kinds (LIME with
+    negative weights) symmetric about 0 with a diverging colormap (RdBu), unsigned ones
+    min-max with jet. ``shared=True``: one range per kind; RISE maps centred (each minus
+    its mean, so maps made with different settings, whose levels differ, compare by how
+    much each part raises the score above the map's average) on a diverging scale
+    symmetric about 0; LIME's signed weights as they are, symmetric about 0; Grad-CAM from
+    the smallest to the largest value. A colormap chosen in the sidebar is used for every
+    kind.
     """
     scales = {}
     for kind in dict.fromkeys(r.expl.method for r in results):
         maps = [r.expl.display_saliency for r in results if r.expl.method == kind]
-        shared = xc.viz.shared_value_range(maps)
-        signed = shared[0] < 0.0
+        centred = shared and kind == "rise"
+        if centred:
+            maps = [xc.viz.centred(m) for m in maps]
+        whole = xc.viz.shared_value_range(maps)
+        signed = whole[0] < 0.0
         cmap = colormap or ("RdBu" if signed else "jet")
-        vr = None if alone else (shared if shared[1] > shared[0] else None)
-        scales[kind] = Scale(kind, cmap, vr, signed)
+        vr = whole if shared and whole[1] > whole[0] else None
+        scales[kind] = Scale(kind, cmap, vr, signed, centred)
     return scales
+
+
+def spread(expl: xc.Explanation) -> str:
+    """``"RISE score 0.045–0.057 (1st–99th pct)"``: where the map's values lie."""
+    lo, hi = xc.viz.percentile_range(expl.display_saliency)
+    name = UNITS.get(expl.method, (expl.method, ""))[0]
+    decimals = max(2, min(5, 1 - int(np.floor(np.log10(max(hi - lo, 1e-9))))))
+    return f"{name} {lo:.{decimals}f}–{hi:.{decimals}f} (1st–99th pct)"
+
+
+_COLOUR_NAMES = {(0, 0, 0): "black", (255, 255, 255): "white", (0, 0, 255): "blue",
+                 (255, 0, 0): "red", (0, 255, 0): "green", (128, 128, 128): "grey",
+                 (127, 127, 127): "grey"}
 
 
 def _key_params(expl: xc.Explanation) -> str:
@@ -85,8 +130,12 @@ def _key_params(expl: xc.Explanation) -> str:
         fill = p.get("fill", "black")
         return (f"{masks}, s = {p.get('mask_size')}, p = {p.get('keep_prob')}"
                 + (f", fill {fill}" if fill != "black" else ""))
+    hide = p.get("hide_color")
+    if isinstance(hide, (list, tuple)):  # a colour given by name is recorded as RGB
+        hide = _COLOUR_NAMES.get(tuple(round(float(v)) for v in hide),
+                                 "RGB " + ", ".join(f"{float(v):.0f}" for v in hide))
     parts = [note or f"{p.get('num_samples')} samples", str(p.get("segmentation")),
-             f"hide {p.get('hide_color')}"]
+             f"hide {hide}"]
     if p.get("num_features") not in (None, 100000):
         parts.append(f"{p.get('num_features')} superpixels")
     if p.get("positive_only"):
@@ -110,17 +159,25 @@ METHOD_NAMES = {"rise": "RISE", "lime": "LIME", "gradcam": "Grad-CAM"}
 
 
 def describe(res: Result) -> str:
-    """The row's title: method, model, class, probability, settings, passes, time, seed."""
+    """The row's title: method, model, class, probability, the map's spread, settings,
+    passes, time, seed."""
     e = res.expl
     seed = f" · seed {e.seed}" if e.seed is not None else ""  # Grad-CAM draws nothing
     return (f"**{METHOD_NAMES.get(e.method, e.method.upper())}** · {model_label(res.model_key)}"
             f" · {e.image_name} · class **{e.target_label}** (p = {e.probability:.3f}) · "
-            f"{_key_params(e)} · {_passes(e)}{timing(e, res.cached)}{seed}")
+            f"{spread(e)} · {_key_params(e)} · {_passes(e)}{timing(e, res.cached)}{seed}")
 
 
 def _passes(e: xc.Explanation) -> str:
+    """The model calls this result made; for a RISE map whose run was shared between the
+    image's classes, says so where its masks and forward passes differ."""
     n = e.forward_passes
-    return f"{n} forward pass{'' if n == 1 else 'es'} · " if n else ""
+    text = f"{n} forward pass{'' if n == 1 else 'es'}"
+    masks = e.extra.get("masks_used") if e.method == "rise" else None
+    if n and masks is not None and n < masks:
+        text += (f" (run shared between this image's classes: {masks - n} of the {masks} "
+                 "masks were scored for another class)")
+    return f"{text} · " if n else ""
 
 
 def _plain(text: str) -> str:
@@ -149,9 +206,9 @@ def flat_notice(expl: xc.Explanation) -> str | None:
 def row_figure(res: Result, scale: Scale, ctx: Context):
     """One row: image | heatmap | overlay | isolines, with one colour bar on the right."""
     e, display = res.expl, ctx.display
-    sal = e.display_saliency
-    vr = scale.range_of(sal)
+    vr = scale.range_of(e.display_saliency)
     vr = vr if vr[1] > vr[0] else None
+    sal = scale.values(e.display_saliency)
     common = dict(colormap=scale.colormap, value_range=vr, colorbar_title=scale.title)
     panels = [
         ("image", xc.viz.image_figure(e.image)),
@@ -184,21 +241,23 @@ def report_png(results: Sequence[Result], scales: dict[str, Scale], ctx: Context
         scale = scales[e.method]
         vr = scale.range_of(e.display_saliency)
         vr = vr if vr[1] > vr[0] else None
+        sal = scale.values(e.display_saliency)
         img = np.clip(e.image, 0, 255).astype(np.uint8)
-        faces = xc.representations(img, e.display_saliency, colormap=scale.colormap,
+        faces = xc.representations(img, sal, colormap=scale.colormap,
                                    alpha=display.alpha, n_levels=display.levels,
                                    mode=display.level_mode, dim=0.3, value_range=vr)
-        faces["isolines"] = xc.viz.isolines_image(img, e.display_saliency, scale.colormap,
+        faces["isolines"] = xc.viz.isolines_image(img, sal, scale.colormap,
                                                   display.levels, display.level_mode, 0.3,
                                                   thickness=2, value_range=vr)
         tiles += [("image", img)] + [(k, faces[k]) for k in ("heatmap", "overlay", "isolines")]
         titles.append(_plain(f"{i + 1}. " + describe(res)))
         if scale.value_range is None and vr is not None:
-            bars.append(xc.viz.Colorbar(f"{i + 1}. {UNITS[e.method][0]}\nown scale",
+            bars.append(xc.viz.Colorbar(f"{i + 1}. {UNITS[e.method][0]}\nown range",
                                         scale.colormap, vr))
     for scale in scales.values():
         if scale.value_range is not None:
-            bars.append(xc.viz.Colorbar(f"{UNITS[scale.kind][0]}\npage scale", scale.colormap,
+            what = "minus mean" if scale.centred else "page range"
+            bars.append(xc.viz.Colorbar(f"{UNITS[scale.kind][0]}\n{what}", scale.colormap,
                                         scale.value_range))
     grid = xc.grid_image(tiles, cols=4, title_height=24, gap=6, row_titles=titles,
                          colorbars=bars)
@@ -206,17 +265,28 @@ def report_png(results: Sequence[Result], scales: dict[str, Scale], ctx: Context
 
 
 def units_note(scales: dict[str, Scale], counts: dict[str, int] | None = None) -> str:
+    """The caption above the rows: what the colours show, kind by kind."""
     parts = []
     for s in scales.values():
         name, meaning = UNITS.get(s.kind, (s.kind, ""))
-        where = (f"{s.value_range[0]:.3g} to {s.value_range[1]:.3g}" if s.value_range
-                 else "each map's own range")
+        if s.value_range is None:
+            where = "each map on its own range (its colour bar)"
+        elif s.centred:
+            where = (f"centred, each map minus its mean (how much more likely the class is when "
+                     f"a part is kept than on average), on one range "
+                     f"{s.value_range[0]:.3g} to {s.value_range[1]:.3g} around 0")
+        else:
+            where = f"on one range, {s.value_range[0]:.3g} to {s.value_range[1]:.3g}"
         parts.append(f"**{name}s** ({meaning}) in {s.colormap}, {where}")
     text = "Colours: " + "; ".join(parts) + "."
-    if any(s.value_range is not None and (counts or {}).get(k, 0) > 1
-           for k, s in scales.items()):
-        text += (" On one scale, a map whose values all sit high (or low) looks uniform: turn "
-                 "on *Scale each map on its own* to see its shape.")
+    several = any((counts or {}).get(k, 0) > 1 for k in scales)
+    if several and all(s.value_range is None for s in scales.values()):
+        text += (" Each map uses all its colours, so shapes compare but colours do not: the "
+                 "row titles give each map's spread. Turn on *One colour range per kind of "
+                 "map* to compare magnitudes.")
+    elif several:
+        text += (" Equal colours mean equal values; a weak map looks pale. Turn the toggle "
+                 "off to see each map's shape.")
     if len(scales) > 1:
         text += (" The methods are in different units, so compare *where* each map is "
                  "high, not the values across methods.")
@@ -229,11 +299,12 @@ class _View:
 
     def __init__(self, page: str, ctx: Context, *, stale: bool = False):
         self.page, self.ctx, self.stale = page, ctx, stale
-        self.alone = toggle("Scale each map on its own", False, "ownscale",
-                            help="Off: maps of one kind share one colour scale on this page, so "
-                                 "equal colours mean equal values. On: each map is stretched to "
-                                 "its own range (shows the shape of a weak map, hides how weak "
-                                 "it is).")
+        self.shared = toggle("One colour range per kind of map", False, "onescale",
+                             help="Off (default): each map on its own range with its own colour "
+                                  "bar, so every map's shape is legible; the row titles give its "
+                                  "spread. On: maps of one kind on one range, so equal colours "
+                                  "mean equal values; RISE maps are centred (each minus its "
+                                  "mean) around 0, LIME's weights shown as they are.")
         self.note = st.empty()
         self.done: list[Result] = []
         self.scales: dict[str, Scale] = {}
@@ -242,7 +313,7 @@ class _View:
     def rows(self, pairs: Sequence[tuple[str | None, Result]]) -> None:
         """Draw ``pairs`` (label, result), each kind on one scale over all of them."""
         new = [r for _, r in pairs]
-        self.scales.update(page_scales(new, self.ctx.display.colormap, self.alone))
+        self.scales.update(page_scales(new, self.ctx.display.colormap, self.shared))
         first = len(self.done)
         self.done += new
         self._note()
@@ -278,7 +349,7 @@ class _View:
                            file_name=f"saliency-lab_{self.page}.png", mime="image/png",
                            key=f"{self.page}-report", on_click="ignore",
                            help="The whole comparison in one image: every row with its title, "
-                                "and the colour bars.")
+                                "and the colour bars, coloured as on screen.")
 
 
 def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
@@ -292,6 +363,14 @@ def show_results(page: str, results: Sequence[Result | None], ctx: Context, *,
     view = _View(page, ctx, stale=stale)
     view.rows(pairs)
     view.finish()
+
+
+def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> None:
+    """One result as a titled row (image | heatmap | overlay | isolines) with its downloads.
+
+    Pages with several results call :func:`show_results` once with all of them instead.
+    """
+    show_results(key, [res], ctx, labels=[label] if label else None)
 
 
 def show_as_ready(page: str, makers: Sequence[Callable[[], Result | None]], ctx: Context, *,
@@ -336,8 +415,8 @@ def _details(res: Result, ctx: Context, key: str, label: str | None) -> None:
                 key=f"{key}-curves", config={"displaylogo": False})
             rows = st.session_state.get("_auc_rows", [])
             where = f"{expl.model}, {expl.image_name}, {expl.target_label}"
-            new = [{"map": label or expl.method.upper(), "for": where, **_aucs(own)}]
-            new += [{"map": name, "for": where, **_aucs(c)} for name, c in results.items()
+            new = [{"map": label or expl.method.upper(), "for": where, **aucs(own)}]
+            new += [{"map": name, "for": where, **aucs(c)} for name, c in results.items()
                     if name.endswith("baseline")]
             st.session_state["_auc_rows"] = rows + [r for r in new if r not in rows]
     with st.expander("Settings and downloads"):

@@ -45,30 +45,38 @@ def _auto_budget(prefix: str, default: float | None, unit: str) -> float | None:
     return AUTO_R if on else None
 
 
-def rise_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Widgets for RISE parameters; returns the parameter dict for :func:`xai_core.explain`."""
+def rise_controls(prefix: str, defaults: dict[str, Any] | None = None, *,
+                  auto_budget: bool = True) -> dict[str, Any]:
+    """Widgets for RISE parameters; returns the parameter dict for :func:`xai_core.explain`.
+
+    ``auto_budget=False``: no "Auto budget" toggle; every run uses exactly its masks
+    (``stop_at_r=None``), for a page that compares budgets.
+    """
     d = {**xc.DEFAULTS["rise"], **(defaults or {})}
     return {
-        "n_masks": number("Masks (N, the cap with auto budget)", 10, xc.MAX_MASKS, d["n_masks"],
-                          f"{prefix}n",
+        "n_masks": number("Masks (N, the cap with auto budget)" if auto_budget else "Masks (N)",
+                          10, xc.MAX_MASKS, d["n_masks"], f"{prefix}n",
                           help="More masks: smoother, more stable map; time grows linearly."),
         "mask_size": slider("Mask grid size (s)", 2, 32, d["mask_size"], f"{prefix}s",
                             help="Small s finds large regions; large s finer detail."),
         "keep_prob": slider("Keep probability (p)", 0.05, 0.95, float(d["keep_prob"]), f"{prefix}p",
                             step=0.05),
-        "stop_at_r": _auto_budget(prefix, d["stop_at_r"], "masks"),
+        "stop_at_r": _auto_budget(prefix, d["stop_at_r"], "masks") if auto_budget else None,
         "fill": fill_control(f"{prefix}fill", d["fill"] if isinstance(d["fill"], str) else "black"),
     }
 
 
-def lime_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Widgets for LIME parameters; returns the parameter dict for :func:`xai_core.explain`."""
+def lime_controls(prefix: str, defaults: dict[str, Any] | None = None, *,
+                  auto_budget: bool = True) -> dict[str, Any]:
+    """Widgets for LIME parameters; returns the parameter dict for :func:`xai_core.explain`
+    (``auto_budget`` as in :func:`rise_controls`)."""
     d = {**xc.DEFAULTS["lime"], **(defaults or {})}
     hide_options = ["mean", "blur", "black", "grey", "white", "blue", "red", "green"]
-    params = {"num_samples": number("Samples (the cap with auto budget)", 10, 20000,
-                                    d["num_samples"], f"{prefix}n",
+    params = {"num_samples": number("Samples (the cap with auto budget)" if auto_budget
+                                    else "Samples", 10, 20000, d["num_samples"], f"{prefix}n",
                                     help="Perturbed images the local linear model is fitted on.")}
-    params["stop_at_r"] = _auto_budget(prefix, d["stop_at_r"], "samples")
+    params["stop_at_r"] = (_auto_budget(prefix, d["stop_at_r"], "samples") if auto_budget
+                           else None)
     params["num_features"] = number(
         "Superpixels kept (num_features; 100000 = all)", 1, 100000, d["num_features"],
         f"{prefix}f", help="Only the superpixels with the largest |weight| keep their colour.")
@@ -81,13 +89,15 @@ def lime_controls(prefix: str, defaults: dict[str, Any] | None = None) -> dict[s
     return params
 
 
-def method_controls(method: str, prefix: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+def method_controls(method: str, prefix: str, defaults: dict[str, Any] | None = None, *,
+                    auto_budget: bool = True) -> dict[str, Any]:
     """Widgets for ``method``'s parameters (Grad-CAM has none: it uses the last conv layer)."""
     if method == "gradcam":
         st.caption("Grad-CAM (white-box): gradients of the class score at the model's last "
                    "convolutional layer. No settings, no randomness.")
         return {}
-    return rise_controls(prefix, defaults) if method == "rise" else lime_controls(prefix, defaults)
+    controls = rise_controls if method == "rise" else lime_controls
+    return controls(prefix, defaults, auto_budget=auto_budget)
 
 
 def target_of(ctx: Context) -> tuple[int, str, float]:

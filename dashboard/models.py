@@ -9,6 +9,7 @@ import time
 import streamlit as st
 
 import xai_core as xc
+from xai_core.names import printable
 
 OFFLINE_MODEL = "efficientnet_lite0"
 
@@ -26,17 +27,57 @@ def _env_list(name: str) -> list[str]:
     return [p for p in os.environ.get(name, "").split(os.pathsep) if p]
 
 
+def _model_entries() -> list[str]:
+    return _env_list("SALIENCY_LAB_MODELS") or [*xc.MODEL_NAMES,
+                                                 *_env_list("SALIENCY_LAB_EXTRA_MODELS")]
+
+
+def _model_files() -> dict[str, str]:
+    """The model files of the environment by the name users see: the file's name, never
+    its folder (``tiny.keras``; a second file of the same name ``tiny.keras (2)``)."""
+    files: dict[str, str] = {}
+    for entry in _model_entries():
+        if entry in xc.MODEL_NAMES or entry in files.values():
+            continue
+        base = printable(os.path.basename(entry.rstrip("/\\"))) or "model"
+        name, n = base, 1
+        while name in files or name in xc.MODEL_NAMES:
+            n += 1
+            name = f"{base} ({n})"
+        files[name] = entry
+    return files
+
+
 def model_choices() -> list[str]:
-    """The models offered: built-in names plus ``.keras`` files from the environment.
+    """The models offered, by name: built-in names plus ``.keras`` files from the environment.
 
     ``SALIENCY_LAB_EXTRA_MODELS`` adds model files (separated by ``os.pathsep``);
-    ``SALIENCY_LAB_MODELS`` replaces the whole list (used by the tests).
+    ``SALIENCY_LAB_MODELS`` replaces the whole list (used by the tests). A file is offered
+    by its file name only (see :func:`_model_files`): the server's folders never reach a
+    picker, a link or a message.
     """
-    return _env_list("SALIENCY_LAB_MODELS") or [*xc.MODEL_NAMES, *_env_list("SALIENCY_LAB_EXTRA_MODELS")]
+    by_path = {path: name for name, path in _model_files().items()}
+    return [e if e in xc.MODEL_NAMES else by_path[e] for e in dict.fromkeys(_model_entries())]
 
 
 def default_model() -> str:
     return model_choices()[0] if os.environ.get("SALIENCY_LAB_MODELS") else OFFLINE_MODEL
+
+
+#: Link keys whose values name a model: the sidebar's picker and Compare models' two.
+MODEL_LINK_KEYS = ("model", "m1", "m2")
+
+
+def canonical_model_links() -> None:
+    """Rewrite the link's model names to the names the pickers use, before any picker
+    reads them (``model=ResNet`` -> ``model=resnet50``), through the one reader of model
+    names, :func:`xai_core.resolve_model_name`."""
+    for key in MODEL_LINK_KEYS:
+        raw = st.query_params.get(key)
+        if raw and raw not in model_choices():
+            name = xc.resolve_model_name(raw)
+            if name != raw:
+                st.query_params[key] = name
 
 
 def model_label(name: str) -> str:
@@ -51,8 +92,9 @@ RETRY_AFTER_S = 120.0
 
 @st.cache_resource(show_spinner="Loading the model (only the first time)…", max_entries=4)
 def load_model(name: str) -> xc.Classifier:
-    """Load a model once per process (failures raise, and are not cached here)."""
-    return xc.load_classifier(name)
+    """Load a model by its name in :func:`model_choices`, once per process (failures
+    raise, and are not cached here)."""
+    return xc.load_classifier(_model_files().get(name, name))
 
 
 @st.cache_resource

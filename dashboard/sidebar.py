@@ -13,6 +13,7 @@ from dashboard.models import (
     MODEL_UPLOAD,
     OFFLINE_MODEL,
     _sidebar_model_upload,
+    canonical_model_links,
     default_model,
     fallback_for,
     get_model,
@@ -21,7 +22,7 @@ from dashboard.models import (
     try_model,
     unavailable_note,
 )
-from dashboard.state import number, selectbox, show_url_warnings, slider, toggle
+from dashboard.state import number, radio, selectbox, show_url_warnings, slider, toggle
 
 UPLOAD = "upload your own…"
 
@@ -88,8 +89,17 @@ def _resolve_model(choices: list[str]) -> tuple[str | None, tuple[str, str | Non
 
 
 def sample_names() -> list[str]:
-    """The sample photos offered in the sidebar."""
+    """The sample photos and the data/ images (``"<class>/<file>"``)."""
     return xc.sample_names()
+
+
+def picker_names() -> list[str]:
+    """The images offered in the sidebar's picker: each photo once. A data/ image that is a
+    copy of a sample (``espresso/coffee.png`` of ``coffee``) is left out for the sample."""
+    names = sample_names()
+    samples = {n for n in names if "/" not in n}
+    return [n for n in names
+            if "/" not in n or n.rsplit("/", 1)[-1].rsplit(".", 1)[0] not in samples]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -123,8 +133,17 @@ def image_label(name: str) -> str:
 FIT_LABELS = {"crop": "crop the centre", "pad": "pad to a square (whole photo)"}
 
 
-def _sidebar_image() -> tuple[np.ndarray, str, bool]:
-    names = sample_names()
+#: What a page says while the sidebar waits for an upload (e.g. a link made after one).
+AWAITING_UPLOAD = ("**No image yet: this view is set to an uploaded image.** Uploads stay in "
+                   "the session that made them and cannot travel in a link, so a link made "
+                   "after an upload opens without its image. Upload the photo in the sidebar "
+                   "(ask whoever sent the link for it), or pick a sample image there.")
+
+
+def _sidebar_image() -> tuple[np.ndarray, str, bool] | None:
+    """The sidebar's image: (uint8 photo, name, uploaded), or ``None`` while an upload is
+    awaited (nothing uploaded yet)."""
+    names = picker_names()
     classes = xc.images.data_images()
     choice = selectbox("Image", [*names, UPLOAD], names[0], "img", format_func=image_label,
                        help="Sample photos ship with the app; images in data/<class>/ are listed "
@@ -135,12 +154,20 @@ def _sidebar_image() -> tuple[np.ndarray, str, bool]:
         st.caption("Uploads stay in your session and cannot travel in a shared link.")
         up = st.file_uploader("Upload an image", type=None, key="upload")
         if up is not None:
+            from xai_core.names import printable
+
+            shown = printable(up.name)
             try:
-                return _decode_upload(up.getvalue()), up.name, True
-            except xc.ImageError as exc:
-                st.error(f"**{up.name}**: {exc}")
-        st.info("Showing the first sample until an image is uploaded.")
-        choice = names[0]
+                return _decode_upload(up.getvalue()), shown, True
+            except (xc.ImageError, ValueError) as exc:  # ImageError: every decode failure
+                st.error(f"**{shown}**: {exc}")
+            except MemoryError:
+                st.error(f"**{shown}**: the image needs more memory than this server has "
+                         "for one upload; resize it and try again")
+            st.info("Showing the first sample until an image is uploaded.")
+            return sample_image(names[0]), names[0], False
+        st.info("Nothing to explain until an image is uploaded.")
+        return None
     return sample_image(choice), choice, False
 
 
@@ -150,8 +177,8 @@ def _fit_control(raw: np.ndarray, clf: xc.Classifier) -> str:
     if xc.images.is_square_enough(raw.shape, clf.input_size):
         return "crop"
     h, w = raw.shape[:2]
-    fit = st.radio("Fit to the model's input", list(FIT_LABELS), key="fit",
-                   format_func=FIT_LABELS.get, horizontal=True)
+    fit = radio("Fit to the model's input", list(FIT_LABELS), "crop", "fit",
+                format_func=FIT_LABELS.get, horizontal=True)
     size = f"{clf.input_size[1]} × {clf.input_size[0]}"
     st.caption(f"This photo is {w} × {h}; the model takes {size}. "
                + ("Its centre is cut out (the edges are not seen)." if fit == "crop" else
@@ -162,9 +189,11 @@ def _fit_control(raw: np.ndarray, clf: xc.Classifier) -> str:
 def sidebar() -> Context | None:
     """Draw the shared sidebar and return the page context (``None`` if nothing can run)."""
     st.session_state["_url_slot"] = None  # no page slot yet in this run
+    canonical_model_links()
     with st.sidebar:
         st.header("Image & model")
-        raw, image_name, uploaded = _sidebar_image()
+        picked = _sidebar_image()
+        raw, image_name, uploaded = picked or (sample_image(sample_names()[0]), "", False)
         choices = model_choices()
         name, failed = _resolve_model(choices)
         name = selectbox("Model", [*choices, MODEL_UPLOAD], default_model(), "model",
@@ -184,7 +213,7 @@ def sidebar() -> Context | None:
             engine = {"litert": "LiteRT (XNNPACK)", "keras": "Keras"}.get(clf.engine, clf.engine)
             note = clf.engine_note.split(": ", 1)[-1]
             st.caption(f"Runs on {engine}" + (f" ({note})" if note else ""))
-        fit = _fit_control(raw, clf) if clf is not None and uploaded else "crop"
+        fit = _fit_control(raw, clf) if clf is not None else "crop"
         seed = number("Seed", 0, 2**31 - 1, 0, "seed", help="Same seed, same map.")
         st.header("Display")
         cmap = selectbox("Colormap", ["auto", *xc.COLORMAPS], "auto", "cmap",
@@ -199,6 +228,10 @@ def sidebar() -> Context | None:
                               "and rise fast (high insertion AUC). Compared with a random and a "
                               "centred map. Costs about 300 extra model calls per map.")
     st.session_state["_ctx_ready"] = True
+    st.session_state["_awaiting_upload"] = picked is None
+    if picked is None:  # no result for another image than the one the view is set to
+        st.session_state["_ctx"] = None
+        return None
     if clf is None:
         st.session_state["_ctx"] = None
         st.error("No model could be loaded. Reinstall the requirements (see README).")
@@ -246,6 +279,8 @@ def page_intro(title: str, what: str, look_for: str) -> Context | None:
     st.session_state["_auc_rows"] = []
     st.title(title)
     show_url_warnings()
+    if st.session_state.get("_awaiting_upload"):
+        st.warning(AWAITING_UPLOAD, icon=":material/upload:")
     st.markdown(what)
     st.caption(f"**What to look for:** {look_for}")
     return ctx

@@ -2,6 +2,18 @@
 
 Unusable link values (wrong type, out of range, unknown choice) fall back to the default
 (or the nearest allowed value) and are listed in a note at the top of the page.
+
+One owner per value: the session's value under the widget's key. It is read from the link
+once (:func:`_init`), the widget is drawn *from* it and the link is written back from it
+(:func:`publish`). Each widget is also declared with that value as its own default
+(``value=``/``index=``/``default=``): Streamlit sends a value set through session state to
+the browser only once, and when that message is lost (a page clicked before the first run
+has reached the browser) the browser falls back to the widget's declared default and sends
+it back. Without ``value=`` that default is the widget's own (a slider's minimum: Overlay
+opacity 0.00, Isoline levels 2), which then ran into the link (``alpha=0.0&levels=2``).
+For the same reason every widget is declared ``persist_state="session"``: on a page switch
+Streamlit drops the state of widgets the browser did not report, and a browser that has not
+drawn the sidebar yet reports none of its widgets, so a value from the link was lost.
 """
 
 from __future__ import annotations
@@ -45,6 +57,11 @@ def _init(key: str, default: T, parse: Callable[[str], T]) -> None:
     st.session_state[key] = value
 
 
+def _owned(key: str) -> Any:
+    """The session's value of ``key``: declared as the widget's default (see the module)."""
+    return st.session_state[key]
+
+
 def publish(key: str, value: Any) -> None:
     text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
     if st.query_params.get(key) != text:
@@ -84,7 +101,20 @@ def selectbox(label: str, options: Sequence[T], default: T, key: str, **kw) -> T
     _init(key, default, _choice(options))
     if st.session_state[key] not in options:
         st.session_state[key] = default
-    value = st.selectbox(label, options, key=key, **kw)
+    value = st.selectbox(label, options, index=list(options).index(st.session_state[key]),
+                         key=key, persist_state="session", **kw)
+    publish(key, value)
+    return value
+
+
+def radio(label: str, options: Sequence[T], default: T, key: str, **kw) -> T:
+    """Radio buttons whose value lives in the URL under ``key``."""
+    default = default if default in options else options[0]
+    _init(key, default, _choice(options))
+    if st.session_state[key] not in options:
+        st.session_state[key] = default
+    value = st.radio(label, options, index=list(options).index(st.session_state[key]),
+                     key=key, persist_state="session", **kw)
     publish(key, value)
     return value
 
@@ -103,7 +133,11 @@ def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **
         return known
 
     _init(key, default, parse)
-    value = st.multiselect(label, options, key=key, **kw)
+    kept = [v for v in st.session_state[key] if v in options]  # the options can change
+    if kept != list(st.session_state[key]):
+        st.session_state[key] = kept
+    value = st.multiselect(label, options, default=_owned(key), key=key,
+                           persist_state="session", **kw)
     publish(key, value)
     return value
 
@@ -111,21 +145,22 @@ def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **
 def slider(label: str, low: float, high: float, default: float, key: str, **kw) -> Any:
     kind = float if isinstance(default, float) else int
     _init(key, default, _number(kind, low, high))
-    value = st.slider(label, low, high, key=key, **kw)
+    value = st.slider(label, low, high, value=_owned(key), key=key, persist_state="session", **kw)
     publish(key, value)
     return value
 
 
 def number(label: str, low: int, high: int, default: int, key: str, **kw) -> int:
     _init(key, default, _number(int, low, high))
-    value = st.number_input(label, low, high, key=key, step=1, **kw)
+    value = st.number_input(label, low, high, value=_owned(key), key=key,
+                            persist_state="session", step=1, **kw)
     publish(key, value)
     return int(value)
 
 
 def toggle(label: str, default: bool, key: str, **kw) -> bool:
     _init(key, default, _choice([True, False]))
-    value = st.toggle(label, key=key, **kw)
+    value = st.toggle(label, value=_owned(key), key=key, persist_state="session", **kw)
     publish(key, value)
     return value
 

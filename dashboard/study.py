@@ -22,6 +22,8 @@ import xai_core as xc
 from dashboard.sidebar import Context
 from dashboard.state import selectbox
 from dashboard.views import computed
+from xai_core.stats import smallest_p_value, too_few_images
+from xai_core.study.plan import params_text
 from xai_core.study.report import (
     Claim,
     Comparison,
@@ -29,13 +31,18 @@ from xai_core.study.report import (
     claims,
     comparisons,
     config_stats,
+    p_text,
     typed_params,
 )
 
-#: Where studies are looked for and where the page writes its own (tests point it elsewhere).
+#: Where the user's studies are looked for and where the page writes its own (tests point
+#: it elsewhere); the repository's ``study/`` folder by default, which git ignores.
 STUDY_DIR_ENV = "SALIENCY_LAB_STUDY_DIR"
+_REPO = Path(__file__).resolve().parents[1]
+#: The example studies that ship with the repository (read only).
+EXAMPLES_DIR = _REPO / "docs" / "studies"
 #: The folder the page opens on.
-DEFAULT_FOLDER = "study/data-lite0"
+DEFAULT_FOLDER = "docs/studies/data-lite0"
 #: The page's small study: budgets kept low so it takes a few minutes on a laptop.
 SMALL_STUDY: dict[str, dict[str, list[Any]]] = {
     "rise": {"n_masks": [200], "mask_size": [7, 15]},
@@ -46,16 +53,18 @@ METHOD_NAMES = {"rise": "RISE", "lime": "LIME", "gradcam": "Grad-CAM"}
 
 
 def study_root() -> Path:
-    """``SALIENCY_LAB_STUDY_DIR``, or the repository's ``study/`` folder."""
+    """``SALIENCY_LAB_STUDY_DIR``, or the repository's ``study/`` folder (not committed)."""
     env = os.environ.get(STUDY_DIR_ENV)
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "study"
+    return Path(env) if env else _REPO / "study"
 
 
 def results_folders() -> dict[str, Path]:
-    """Folders holding a results.csv under ``study/`` and ``data/`` (two levels deep),
-    by the name shown on the page (``study/<name>``, ``data/<name>``; never a server path)."""
+    """Folders holding a results.csv under ``docs/studies/`` (the examples), ``study/`` and
+    ``data/`` (two levels deep), by the name shown on the page (``docs/studies/<name>``,
+    ``study/<name>``, ``data/<name>``; never a server path)."""
     found: dict[str, Path] = {}
-    for prefix, root in (("study", study_root()), ("data", Path(xc.images.DATA_DIR))):
+    for prefix, root in (("docs/studies", EXAMPLES_DIR), ("study", study_root()),
+                         ("data", Path(xc.images.DATA_DIR))):
         if not root.is_dir():
             continue
         for csv in sorted([*root.glob("results.csv"), *root.glob("*/results.csv"),
@@ -95,7 +104,8 @@ def folder_picker(folders: Mapping[str, Path]) -> str | None:
         return None
     names = list(folders)
     return selectbox("Results folder", names, DEFAULT_FOLDER, "sfolder",
-                     help="Folders under study/ and data/ that hold a results.csv.")
+                     help="Folders under docs/studies/ (the examples), study/ and data/ that hold a "
+                     "results.csv.")
 
 
 # --- a small study from the page -------------------------------------------------------
@@ -153,12 +163,15 @@ def small_study(ctx: Context) -> str | None:
     worker.clf = ctx.clf  # the sidebar's model, already loaded
 
     def work(progress) -> int:
+        from xai_core.images import MAX_FILE_BYTES
+        from xai_core.reading import read_file
+
         t0 = datetime.now(UTC)
         for k, task in enumerate(tasks):
             progress(k, len(tasks))
-            try:
-                data_bytes: bytes | str = task.image.path.read_bytes()
-            except OSError as exc:
+            try:  # bounded and non-blocking, as in the command-line study
+                data_bytes: bytes | str = read_file(task.image.path, MAX_FILE_BYTES)
+            except (OSError, ValueError) as exc:
                 data_bytes = one_line_error(exc, hide=[data])
             for row in worker.run(task, data_bytes).rows:
                 results.append(row)
@@ -222,16 +235,23 @@ def auc_figure(stats: Sequence[ConfigStats], protocol: str) -> go.Figure:
     return fig
 
 
-def comparison_table(comps: Sequence[Comparison]) -> list[dict[str, Any]]:
-    """The paired comparisons as table rows (A − B, 95% interval, share of wins)."""
+def comparison_table(comps: Sequence[Comparison],
+                     found: Sequence[Claim] = ()) -> list[dict[str, Any]]:
+    """The paired comparisons as table rows (A − B with its 95% t interval, the exact
+    test's p-value and, given the comparisons' ``claims`` in order, Holm's, the images
+    each side wins)."""
+    adjusted = {(c.protocol, k // 2, c.metric): c.p_adjusted for k, c in enumerate(found)}
     out = []
-    for c in comps:
+    for k, c in enumerate(comps):
         row: dict[str, Any] = {"factor": c.factor, "A": c.a.label, "B": c.b.label,
                                "images": len(c.images)}
         for metric in ("deletion", "insertion"):
             p = getattr(c, metric)
-            row[f"{metric} A−B [95%]"] = p.difference.text()
-            row[f"{metric}: A / B better"] = f"{p.a_better:.0%} / {p.b_better:.0%}"
+            row[f"{metric} A−B [95%]"] = p.interval.text()
+            holm_p = adjusted.get((c.protocol, k, metric))
+            row[f"{metric} p (Holm)"] = (p_text(p.p_value) + ("" if holm_p is None else
+                                                              f" ({p_text(holm_p)})"))
+            row[f"{metric}: A / B better"] = f"{p.a_better} / {p.b_better}"
         out.append(row)
     return out
 
@@ -266,10 +286,14 @@ def show_study(name: str, folder: Path, ctx: Context | None) -> None:
     n_images = len({r["image"] for r in rows})
     st.caption(f"{len(rows)} rows, {n_images} images, {len(stats)} configurations"
                + (f", **{failed} failed** (left out)" if failed else "")
-               + ". Means with 95% percentile bootstrap intervals over images (2000 resamples).")
-    if n_images < 10:
-        st.caption(f"With {n_images} images the intervals are wide (and a bootstrap over so few "
-                   "values is, if anything, too narrow): read \"established\" with care.")
+               + ". Means with 95% t intervals over images. A claim is established when the "
+               "exact sign-flip test's p-value, Holm-adjusted over the "
+               f"{len(found)} claims of this folder, is at most 0.05.")
+    few = too_few_images(n_images, claims=max(1, len(found)))
+    if comps and few is not None:
+        st.info(f"{few[0].upper() + few[1:]}: the smallest p-value an exact paired test can "
+                f"give with {n_images} images is {p_text(smallest_p_value(n_images))}. The "
+                "comparisons describe these images only; more images are needed for a claim.")
     for protocol in sorted({s.protocol for s in stats}):
         st.subheader(f"Protocol `{protocol}`")
         chart = f"study-auc-{protocol}"
@@ -282,7 +306,8 @@ def show_study(name: str, folder: Path, ctx: Context | None) -> None:
             st.caption("Between models, AUCs also measure confidence: they are in the model's "
                        "probability of its own top class, so a model less sure of its answer "
                        "(or explaining another class) scores lower whatever its maps.")
-        table = comparison_table([c for c in comps if c.protocol == protocol])
+        table = comparison_table([c for c in comps if c.protocol == protocol],
+                                 [c for c in found if c.protocol == protocol])
         if table:
             with st.expander("Paired comparisons (A − B on the images both scored)"):
                 st.dataframe(table, hide_index=True)
@@ -333,7 +358,7 @@ def show_image_maps(name: str, folder: Path, rows: Sequence[Mapping[str, str]],
     mine = [r for r in rows if r["image"] == image]
     ok = [r for r in mine if r["status"] == "ok"]
     table = [{"model": r["model"], "method": METHOD_NAMES.get(r["method"], r["method"]),
-              "settings": " ".join(f"{k}={v}" for k, v in _shown_params(r).items()),
+              "settings": params_text(_shown_params(r), sep=" "),
               "protocol": r["protocol"], "class": r["target_label"],
               "probability": round(float(r["probability"]), 3) if r["probability"] else None,
               "deletion AUC ↓": round(float(r["deletion_auc"]), 3) if r["deletion_auc"] else None,
@@ -391,7 +416,7 @@ def _show_saved_maps(folder: Path, saved: Sequence[Mapping[str, str]],
             fitted = xc.images.fit_to_size(raw, m.shape[:2])
             picture = xc.overlay_image(fitted, m, colormap=colormap, alpha=alpha)
         caption = (f"{r['model']} · {METHOD_NAMES.get(r['method'], r['method'])} "
-                   + " ".join(f"{k2}={v}" for k2, v in _shown_params(r).items()))
+                   + params_text(_shown_params(r), sep=" "))
         cols[k % len(cols)].image(picture, caption=caption, width="stretch")
 
 
@@ -410,7 +435,7 @@ def _compute_maps(configs: Sequence[Mapping[str, str]], raw: np.ndarray, image: 
         prepared = clf.prepare(raw)
         params = typed_params(r)
         label = (f"{r['model']} · {METHOD_NAMES.get(r['method'], r['method'])} "
-                 + " ".join(f"{k}={v}" for k, v in _shown_params(r).items()))
+                 + params_text(_shown_params(r), sep=" "))
         res = run(replace(ctx, seed=int(r["seed"])), r["method"], params, int(r["target"]), label, clf=clf,
                   model_name=r["model"] if clf is not ctx.clf else ctx.model_name,
                   image=prepared, image_key=image_key(raw, clf), image_name=image)

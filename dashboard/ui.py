@@ -1,7 +1,7 @@
 """What a page uses: ``from dashboard import ui``, then ``ui.page_intro(...)``, ``ui.run(...)``."""
 
 from dashboard import models
-from dashboard.comparison import show_as_ready, show_results
+from dashboard.comparison import show, show_as_ready, show_results
 from dashboard.controls import (
     MAX_MASKS,
     default_params,
@@ -36,7 +36,6 @@ from dashboard.views import (
     compute_service,
     computed,
     run,
-    show,
     top_classes,
 )
 

@@ -201,18 +201,7 @@ def curves(res: Result, seed: int) -> dict[str, dict[str, Any]] | None:
     return {**own, **base}
 
 
-def show(res: Result, ctx: Context, key: str, *, label: str | None = None) -> None:
-    """One result as a titled row (image | heatmap | overlay | isolines) with its downloads.
-
-    Pages with several results call :func:`dashboard.comparison.show_results` once with
-    all of them instead, so that they share one scale.
-    """
-    from dashboard.comparison import show_results
-
-    show_results(key, [res], ctx, labels=[label] if label else None)
-
-
-def _aucs(c: dict[str, Any]) -> dict[str, float]:
+def aucs(c: dict[str, Any]) -> dict[str, float]:
     return {"deletion AUC ↓": round(c["deletion"].auc, 3),
             "insertion AUC ↑": round(c["insertion"].auc, 3)}
 

@@ -22,6 +22,22 @@ def opening_pair(choices: list[str]) -> tuple[str, str, str]:
     return first, second, "Opened on the first two models offered here."
 
 
+def movable(key: str, default: str, avoid: str, choices: list[str]) -> tuple | None:
+    """Before picker ``key`` is drawn: if the model it would show cannot load, move it to
+    one that can (not ``avoid``, the other picker's), so the pickers name models that run.
+    Returns ``(failed, why, instead)`` when moved."""
+    wanted = st.session_state.get(key, st.query_params.get(key, default))
+    if wanted not in choices or ui.models.try_model(wanted)[0] is not None:
+        return None
+    why = ui.models.try_model(wanted)[1]
+    for other in dict.fromkeys([*xc.OFFLINE_MODEL_NAMES, *choices]):
+        if other in choices and other not in (wanted, avoid) \
+                and ui.models.try_model(other)[0] is not None:
+            st.session_state[key] = other
+            return wanted, why, other
+    return None
+
+
 ctx = ui.page_intro(
     "⚖️ Compare models",
     "The same image explained with the same method and settings on two networks, e.g. "
@@ -35,11 +51,18 @@ if ctx is not None:
     first_default, second_default, why = opening_pair(choices)
     if "m1" not in st.session_state and "m1" not in st.query_params:
         st.caption(why)
+    moved = [movable("m1", first_default, st.session_state.get(
+                         "m2", st.query_params.get("m2", second_default)), choices)]
+    moved.append(movable("m2", second_default, st.session_state.get(
+                             "m1", st.query_params.get("m1", first_default)), choices))
     c1, c2 = st.columns(2)
     with c1:
         first = ui.selectbox("Model 1", choices, first_default, "m1", format_func=ui.model_label)
     with c2:
         second = ui.selectbox("Model 2", choices, second_default, "m2", format_func=ui.model_label)
+    for note in moved:
+        if note is not None:
+            ui.models.unavailable_note(note[0], note[1], instead=note[2])
     method = ui.selectbox("Method", ["rise", "lime"], "rise", "method", format_func=str.upper)
     with st.expander("Method settings (shared by both models)", expanded=False):
         params = ui.method_controls(method, "m")

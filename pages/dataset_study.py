@@ -10,9 +10,10 @@ ctx = ui.page_intro(
     "several models, methods and settings and scores each map by deletion and insertion "
     "(`python -m xai_core.study`, see the README). Here: its AUCs per configuration, one "
     "point per image, the paired comparisons on the same images, and each of the lab's "
-    "claims as a measured statement with its 95% interval.",
-    "a claim is established only when its interval excludes 0; with a handful of images "
-    "most are not. Compare numbers only within one protocol.",
+    "claims as a measured statement with its 95% interval and an exact test's p-value.",
+    "a claim is established only when the exact sign-flip test, corrected for the number of "
+    "claims (Holm), gives p ≤ 0.05; with 4 images no difference can be established at 95% "
+    "(the smallest p-value is 0.125). Compare numbers only within one protocol.",
 )
 with st.expander("Run a small study on the data/ photos", expanded=False):
     if ctx is not None:

@@ -28,14 +28,18 @@ if ctx is not None:
                                     bf=int(rng.choice([3, 5, 10, 100000])),
                                     bh=str(rng.choice(["mean", "blur", "black", "blue", "grey"])),
                                     bg=str(rng.choice(["quickshift", "slic", "felzenszwalb"])))
+    st.caption("Fixed budgets on this page: each set uses exactly its masks or samples (the "
+               "automatic stop of the other pages would end both at the same point and make "
+               "the budget moot). It opens on a pair whose maps differ at a glance.")
     col_a, col_b = st.columns(2)
     with col_a:
         st.subheader("Set A")
-        params_a = ui.method_controls(method, "a")
+        params_a = ui.method_controls(method, "a", auto_budget=False)
     with col_b:
         st.subheader("Set B")
-        params_b = ui.method_controls(method, "b", {"n_masks": 300, "num_samples": 300,
-                                                    "hide_color": "blue", "num_features": 5})
+        params_b = ui.method_controls(method, "b", {"n_masks": 300, "mask_size": 12,
+                                                    "num_samples": 300, "hide_color": "blue",
+                                                    "num_features": 5}, auto_budget=False)
     if ui.run_button("params", "Compare A and B", inputs=(method, params_a, params_b)):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")

@@ -13,7 +13,8 @@ ctx = ui.page_intro(
     "the randomised models are copies.",
     "the maps should stop resembling the trained model's map, and the similarity curve should "
     "fall towards 0. A map that survives randomisation shows the image's edges and colours, "
-    "not what the model learned.",
+    "not what the model learned. The verdict repeats the last stage with 3 seeds and bounds "
+    "the Spearman correlation of the maps and of their absolute values.",
 )
 if ctx is not None:
     c1, c2 = st.columns([1, 2])

@@ -1,36 +1,13 @@
-"""Known-answer models shared by the tests and the benchmarks.
+"""Known-answer models shared by the tests.
 
-A black box whose answer is known in advance is the honest check of an explainer: the
-map must point where the score comes from. (The tiny trained CNN lives in conftest.py,
-as a fixture, because it needs TensorFlow.)
+The black-box one lives in :mod:`xai_core.testing` (the benchmarks use it too, and they
+import nothing from the tests); it is re-exported here for the tests that import it from
+this module. The tiny trained CNN lives in conftest.py, as a fixture, because it needs
+TensorFlow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from xai_core.testing import ground_truth_model
 
-import numpy as np
-
-
-def ground_truth_model(size: int = 112) -> tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]:
-    """A smooth nonlinear black box of three regions, and the image it explains.
-
-    Class 1's score is ``sigmoid(6 (0.6 b1 + 0.3 b2 - 0.3 b3) - 1.5)`` where ``b_k`` is
-    the mean brightness (in [0, 1]) of region k; class 0 is one minus it. Pixels outside
-    the regions cannot matter; region 1 matters most, region 3 negatively.
-    """
-    q = size // 8
-    regions = [(slice(q, 3 * q), slice(5 * q, 7 * q)), (slice(5 * q, 7 * q), slice(q, 3 * q)),
-               (slice(5 * q, 6 * q), slice(5 * q, 6 * q))]
-    weights = (0.6, 0.3, -0.3)
-
-    def predict(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, np.float32)
-        z = sum(w * x[:, r, c, :].mean(axis=(1, 2, 3)) / 255.0
-                for w, (r, c) in zip(weights, regions, strict=True))
-        s = 1.0 / (1.0 + np.exp(-(6.0 * z - 1.5)))
-        return np.stack([1.0 - s, s], axis=1).astype(np.float32)
-
-    rng = np.random.default_rng(0)
-    image = (170.0 + 60.0 * rng.random((size, size, 3))).astype(np.float32)
-    return predict, image
+__all__ = ["ground_truth_model"]

@@ -107,11 +107,111 @@ def test_module_entry_point_exits_2_without_traceback(tmp_path):
 def test_seed_flags_are_translated(tmp_path):
     for name in ("b.png", "a.png", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
+    # --test_image_index is the class by rank (0 = the most probable), for a file or a folder
     args = translate(["--test_image_path", str(tmp_path), "--test_image_index", "1",
-                      "--model_name=resnet50", "--display_type", "grid", "--seed", "3"])
-    assert args == [str(tmp_path / "b.png"), "--model", "resnet50", "--display", "grid",
-                    "--seed", "3"]
+                      "--model_name=ResNet", "--display_type", "grid", "--seed", "3"])
+    assert args == [str(tmp_path), "--seed", "3", "--model", "ResNet", "--display", "grid",
+                    "--target", "top2"]
     assert translate(["--test_image_path", "cat.jpg"]) == ["cat.jpg"]
+    assert translate(["--test_image_path=cat.jpg", "--test_image_index=0"]) == [
+        "cat.jpg", "--target", "top1"]
+    # one image of a folder has its own flag
+    assert translate(["--test_image_path", str(tmp_path), "--folder_index", "1"]) == [
+        str(tmp_path / "b.png")]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--test_image_path", "x.png", "--test_image_index", "-1"], "--test_image_index '-1'"),
+    (["--test_image_path", "x.png", "--test_image_index", "first"], "whole number"),
+    (["--test_image_path", "x.png", "--display_type", "mosaic"], "choose singles or grid"),
+    (["--test_image_path", "x.png", "--folder_index", "0"], "give the folder"),
+])
+def test_report_flags_with_bad_values_exit_2_in_one_line(args, words, capsys):
+    import main as report
+
+    assert report.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and words in err[0]
+
+
+def _report_call(model: str) -> list[str]:
+    """The lab report's call, as the README shows it, with ``model`` as --model_name."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(ln for ln in readme.splitlines() if ln.startswith("python main.py --test_image_path='ILSVRC"))
+    assert line == ("python main.py --test_image_path='ILSVRC2012_val_00001177.JPEG' "
+                    "--test_image_index=0 --model_name='ResNet' --display_type='grid'")
+    return shlex.split(line.replace("'ResNet'", f"'{model}'"))[2:]
+
+
+@pytest.mark.parametrize("model, weights", [
+    ("ResNet", "resnet50_weights_tf_dim_ordering_tf_kernels.h5"),
+    ("Xception", "xception_weights_tf_dim_ordering_tf_kernels.h5"),
+])
+def test_the_reports_call_runs_and_offline_stops_with_the_weights_line(
+        model, weights, offline, tmp_path, monkeypatch, capsys):
+    """Offline (the ``offline`` fixture blocks the network): one line naming the weights
+    file and where to put it, exit 2; nothing is downloaded."""
+    import main as report
+
+    work = tmp_path / "work"
+    work.mkdir()
+    Image.fromarray(np.full((40, 60, 3), 120, np.uint8)).save(work / "ILSVRC2012_val_00001177.JPEG")
+    monkeypatch.chdir(work)
+    assert report.main(_report_call(model)) == 2
+    err = [ln for ln in capsys.readouterr().err.strip().splitlines() if ln.strip()]
+    assert err[-1].startswith("error: could not download the ImageNet weights for "
+                              + model.lower().replace("resnet", "resnet50"))
+    assert weights in err[-1] and "Traceback" not in " ".join(err)
+    assert not list((offline / "models").glob("*.h5"))
+
+
+def test_test_image_index_1_explains_the_second_most_probable_class(tmp_path, capsys):
+    """On coffee, EfficientNet-Lite0 (offline weights): index 1 is the runner-up class, for
+    the file and the JSON record; an index past the 1000 classes is refused in one line."""
+    import main as report
+    import xai_core as xc
+
+    coffee = ROOT / "data" / "espresso" / "coffee.png"
+    out = tmp_path / "out"
+    assert report.main(["--test_image_path", str(coffee), "--test_image_index=1",
+                        "--model_name=efficientnet_lite0", "--out", str(out), "--quiet",
+                        "--n-masks", "64", "--fixed-budget", "--mask-size", "5"]) == 0
+    rec = json.loads((out / "coffee_efficientnet_lite0_rise.json").read_text())
+    clf = xc.load_classifier("efficientnet_lite0")
+    probs = clf.predict(clf.prepare(xc.load_image(coffee)))[0]
+    second = int(np.argsort(probs)[::-1][1])
+    assert rec["target"] == second and rec["target_rank"] == 1 and rec["model"] == "efficientnet_lite0"
+    assert rec["target_label"] == clf.class_names[second]
+    printed = capsys.readouterr().out
+    assert f"efficientnet_lite0\trise\t{clf.class_names[second]} (2nd most probable" in printed
+
+    assert report.main(["--test_image_path", str(coffee), "--test_image_index=1000",
+                        "--model_name=EfficientNet-Lite0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ("error: cannot explain the 1001st most probable class: the model "
+                       "efficientnet_lite0 has 1000 classes")
+    assert not any("Traceback" in ln or ln.startswith("[1/") for ln in err)
+
+
+def test_model_names_in_any_usual_spelling_reach_one_model(tmp_path):
+    """The command line, main.py and the study read model names through one function."""
+    from xai_core.models import resolve_model_name
+    from xai_core.study.cli import _check_models
+
+    for spelling, name in (("ResNet", "resnet50"), ("resnet", "resnet50"),
+                           ("ResNet50", "resnet50"), ("resnet-50", "resnet50"),
+                           ("Xception", "xception"), ("XCEPTION", "xception"),
+                           ("EfficientNet-Lite0", "efficientnet_lite0"),
+                           ("efficientnet_lite2", "efficientnet_lite2")):
+        assert resolve_model_name(spelling) == name
+    assert resolve_model_name("my_model.keras") == "my_model.keras"
+    assert resolve_model_name("vgg16") == "vgg16"
+    assert _check_models(["ResNet", "Xception", "efficientnet-lite0"]) == [
+        "resnet50", "xception", "efficientnet_lite0"]
+    with pytest.raises(Exception, match="unknown model 'vgg16'"):
+        _check_models(["vgg16"])
 
 
 def test_metrics_flag_adds_aucs_that_beat_the_random_baseline(square_cnn, tmp_path):
@@ -249,23 +349,34 @@ def test_bad_fill_and_stages(tmp_path, capsys, args, message):
     assert message in capsys.readouterr().err
 
 def test_seed_flags_read_the_labs_class_folders(square_cnn, tmp_path, monkeypatch, capsys):
-    """``main.py --test_image_path data/ --test_image_index i`` over ``data/<class>/<image>``,
-    and a single ``data/<class>/<image>`` path, both explained."""
+    """``main.py --test_image_path data/ --folder_index i`` over ``data/<class>/<image>``,
+    a whole class folder and a single ``data/<class>/<image>`` path, all explained."""
     import numpy as np
     from PIL import Image
+
+    import main as report
 
     _, model_path = square_cnn
     for cls, name in (("espresso", "coffee.png"), ("egyptian_cat", "chelsea.png")):
         (tmp_path / "data" / cls).mkdir(parents=True)
         Image.fromarray(np.full((32, 32, 3), 100, np.uint8)).save(tmp_path / "data" / cls / name)
     data = tmp_path / "data"
-    args = translate(["--test_image_path", str(data), "--test_image_index", "1"])
+    args = translate(["--test_image_path", str(data), "--folder_index", "1"])
     assert args == [str(data / "espresso" / "coffee.png")]  # classes in order, then files
     out = tmp_path / "out"
-    assert main([*translate(["--test_image_path", str(data / "egyptian_cat" / "chelsea.png")]),
-                 "--model", str(model_path), "--n-masks", "20", "--out", str(out),
-                 "--quiet"]) == 0
-    assert (out / "chelsea_model_rise_heatmap.png").is_file() or any(out.glob("chelsea_*"))
+    assert report.main(["--test_image_path", str(data / "egyptian_cat" / "chelsea.png"),
+                        "--model_name", str(model_path), "--n-masks", "20", "--out", str(out),
+                        "--quiet"]) == 0
+    assert (out / "chelsea_square_cnn_rise.json").is_file()
+    # a folder and --test_image_index: every image, each with its own second class
+    assert report.main(["--test_image_path", str(data), "--test_image_index", "1",
+                        "--model_name", str(model_path), "--n-masks", "20",
+                        "--out", str(tmp_path / "both"), "--quiet"]) == 0
+    records = [json.loads(p.read_text()) for p in (tmp_path / "both").glob("*.json")]
+    assert sorted(r["image"] for r in records) == ["chelsea.png", "coffee.png"]
+    assert all(r["target_rank"] == 1 for r in records)
+    assert report.main(["--test_image_path", str(data), "--folder_index", "2"]) == 2
+    assert "has 2 images (index 0 to 1)" in capsys.readouterr().err
 
 def test_auto_budget_by_default_and_fixed_budget_on_request(square_cnn, tmp_path):
     _, model_path = square_cnn
@@ -278,3 +389,36 @@ def test_auto_budget_by_default_and_fixed_budget_on_request(square_cnn, tmp_path
     assert auto["params"]["stop_at_r"] == 0.95 and auto["masks_used"] < 4096
     assert auto["budget_note"].startswith("stopped at")
     assert fixed["params"]["stop_at_r"] is None and fixed["masks_used"] == 4096
+
+
+def test_the_two_command_lines_do_not_import_each_other():
+    """No import circle: the shared parser lives below both (``xai_core._cli_common``)."""
+    for first, other in (("xai_core.study.cli", "xai_core.cli"),
+                         ("xai_core.cli", "xai_core.study.cli")):
+        code = f"import sys, {first}; print({other!r} in sys.modules)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=ROOT, timeout=120)
+        assert out.returncode == 0, out.stderr[-400:]
+        assert out.stdout.split() == ["False"], f"{first} imports {other}"
+
+
+def test_both_command_lines_report_a_bad_flag_in_one_line(capsys):
+    from xai_core.study import main as study_main
+
+    assert main(["--sample", "coffee", "--no-such-flag"]) == 2
+    assert study_main(["data", "--out", "x", "--no-such-flag"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: unrecognized arguments") for line in err)
+    assert err[0].endswith("(see python -m xai_core --help)")
+    assert err[1].endswith("(see python -m xai_core.study --help)")
+
+
+def test_main_py_help_lists_the_reports_flags(capsys):
+    import main as report
+
+    assert report.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--test_image_path", "--test_image_index", "--model_name", "--display_type",
+                 "--folder_index"):
+        assert flag in text
+    assert "most probable class" in text and "``" not in text

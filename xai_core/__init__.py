@@ -68,6 +68,7 @@ from xai_core.models import (
     Classifier,
     imagenet_class_names,
     load_classifier,
+    resolve_model_name,
     zero_input_rgb,
 )
 from xai_core.sanity import SANITY_METHODS, RandomizationResult, randomization_test
@@ -153,6 +154,7 @@ __all__ = [
     "random_saliency",
     "randomization_test",
     "representations",
+    "resolve_model_name",
     "resolve_target",
     "rise_explanation",
     "sample_names",

@@ -29,6 +29,7 @@ def check_image(image: np.ndarray) -> np.ndarray:
         )
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ValueError(f"the image is too small to explain: {arr.shape[1]}x{arr.shape[0]} pixels")
+    check_pixel_scale(arr)
     arr = arr.astype(np.float32, copy=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError("the image contains NaN or infinite values")
@@ -38,6 +39,27 @@ def check_image(image: np.ndarray) -> np.ndarray:
             f"pixel values must lie in [0, 255] (RGB, not preprocessed); got [{lo:.3g}, {hi:.3g}]"
         )
     return arr
+
+
+def check_pixel_scale(arr: np.ndarray) -> None:
+    """Refuse a boolean image, and a float image whose values all lie in (0, 1].
+
+    Both are accepted by every numeric step and give nonsense: a [0, 1] image is nearly
+    black on the [0, 255] scale, so hiding parts of it changes almost nothing (a RISE map
+    spread of 1e-6). Scaling it silently would guess: a truly dark photo would be
+    brightened 255 times. An all-black image (all zeros) is accepted.
+    """
+    if arr.dtype == np.bool_:
+        raise ValueError("the image is an array of True/False values (a mask?), not an RGB "
+                         "image: give RGB values in [0, 255]")
+    if arr.dtype.kind == "f" and arr.size:
+        finite = arr[np.isfinite(arr)]
+        hi = float(finite.max()) if finite.size else 0.0
+        if 0.0 < hi <= 1.0 and float(finite.min()) >= 0.0:
+            raise ValueError(
+                f"the image's values all lie between 0 and 1 (largest {hi:.3g}), but images "
+                "are RGB in [0, 255]: multiply it by 255 first (image * 255)"
+            )
 
 
 def check_int(name: str, value: object, low: int, high: int | None = None) -> int:

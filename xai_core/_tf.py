@@ -22,7 +22,10 @@ _NOISE = re.compile(
     r"|[IW]\d{4} [\d:. ]+\d+ (port|cpu_feature_guard)\.cc:\d+\]"
     r"|To enable the following instructions: .* rebuild TensorFlow)"
 )
-_LOCK = threading.Lock()
+#: Held by every redirection of descriptor 2 in this package (here, image decoding, the
+#: LiteRT converter), so that overlapping ones cannot leave it pointing at a closed file.
+STDERR_LOCK = threading.RLock()
+_LOCK = STDERR_LOCK
 
 
 def _is_noise(line: str) -> bool:

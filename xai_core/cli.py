@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from xai_core._cli_common import Parser, UsageError
 from xai_core.errors import ImageError, ModelLoadError
+from xai_core.names import printable, safe_stem
 
-
-class UsageError(Exception):
-    """A bad command line: reported as one line, exit code 2."""
+__all__ = ["ProgressBar", "UsageError", "main", "run"]
 
 
 class ProgressBar:
@@ -48,15 +48,8 @@ class ProgressBar:
         self.stream.flush()
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line is one ``error:`` line (exit 2), not a usage block."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{message} (see python -m xai_core --help)")
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="python -m xai_core",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Explain image classifiers with RISE and LIME (and Grad-CAM, a white-box "
@@ -70,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="both = rise and lime; all = rise, lime and gradcam (white-box: needs "
                         "the Keras model and a convolutional layer)")
     p.add_argument("--model", default="efficientnet_lite0",
-                   help="efficientnet_lite0 (offline), resnet50, xception, or a .keras file")
+                   help="efficientnet_lite0 (offline), resnet50 (or ResNet), xception, or a "
+                        ".keras file; names in any case")
     p.add_argument("--preprocessing", default="none",
                    help="for a .keras model: none, unit, tf, caffe, torch or lite")
     p.add_argument("--logits", action="store_true",
@@ -154,10 +148,10 @@ def _expand_inputs(inputs: list[str]) -> Iterator[Path]:
         if path.is_dir():
             files = list_images(path)
             if not files:
-                print(f"warning: no image files in folder {path}", file=sys.stderr)
+                print(f"warning: no image files in folder {printable(str(path))}", file=sys.stderr)
             yield from files
         elif not path.exists():
-            raise UsageError(f"no such file or folder: {path}")
+            raise UsageError(f"no such file or folder: {printable(str(path))}")
         else:
             yield path
 
@@ -197,7 +191,7 @@ def _output_stems(items: list[Path | str]) -> list[str]:
                 break
     seen: dict[str, int] = {}
     out = []
-    for stem in stems:
+    for stem in map(safe_stem, stems):  # no control characters in the names written
         name, n = stem, 1
         while key(name) in seen:
             n += 1
@@ -248,31 +242,35 @@ def run(argv: list[str] | None = None) -> int:
     _check_params(methods, params, args)
     files = list(_expand_inputs(args.inputs))
     items: list[Path | str] = [*args.sample, *files]
-    labels = [f"sample:{s}" for s in args.sample] + [str(p) for p in files]
+    labels = [printable(f"sample:{s}") for s in args.sample] + [printable(str(p)) for p in files]
     sources = list(zip(labels, items, _output_stems(items), strict=True))
     if not sources:
         raise UsageError("no images to explain")
     out_dir = _prepare_out_dir(args.out)
     clf = load_classifier(args.model, preprocessing=args.preprocessing,
                           outputs_logits=args.logits)
+    _check_rank(args.target, clf.name, len(clf.class_names))
     done = failed = 0
     for i, (label, src, stem) in enumerate(sources, 1):
-        print(f"[{i}/{len(sources)}] {label}", file=sys.stderr)
+        print(f"[{i}/{len(sources)}] {label} · {clf.name}", file=sys.stderr)
         try:
             raw = load_sample(src) if label.startswith("sample:") else load_image(src)
             image = clf.prepare(raw)
-            target = resolve_target(args.target, clf.class_names, clf.predict(image)[0])
+            probabilities = clf.predict(image)[0]
+            target = resolve_target(args.target, clf.class_names, probabilities)
+            rank = int((probabilities > probabilities[target]).sum())  # 0: the most probable
         except (ImageError, ValueError, OSError) as exc:
             print(f"error: {label}: {exc} (skipped)", file=sys.stderr)
             failed += 1
             continue
-        name = src if label.startswith("sample:") else Path(src).name
+        name = printable(src if label.startswith("sample:") else Path(src).name)
         try:
             for method in methods:
                 bar = None if args.quiet else ProgressBar(method.upper())
                 expl = explain(clf.predict, image, method, target, class_names=clf.class_names,
                                params=params[method], seed=args.seed, batch_size=args.batch_size,
                                progress=bar, model_name=clf.name, image_name=str(name))
+                expl = replace(expl, extra={**expl.extra, "target_rank": rank})
                 if args.metrics:
                     bar = None if args.quiet else ProgressBar("AUC")
                     scores = faithfulness_of(expl, clf.predict, steps=args.metrics_steps,
@@ -281,7 +279,8 @@ def run(argv: list[str] | None = None) -> int:
                 written = export_files(expl, out_dir, display=args.display, colormap=args.colormap,
                                        alpha=args.alpha, n_levels=args.levels,
                                        level_mode=args.level_mode, stem=stem)
-                print(f"{label}\t{method}\t{expl.target_label} (p={expl.probability:.3f})\t"
+                print(f"{label}\t{clf.name}\t{method}\t{expl.target_label} "
+                      f"({_ordinal(rank + 1)} most probable, p={expl.probability:.3f})\t"
                       f"{expl.wall_s:.1f}s\t{len(written)} files in {out_dir}")
                 if args.sanity:
                     bar = None if args.quiet else ProgressBar("SANITY")
@@ -295,7 +294,7 @@ def run(argv: list[str] | None = None) -> int:
                         (out_dir / fname).write_bytes(data)
                     rhos = " ".join(f"{r:.2f}" for r in res.spearman)
                     print(f"{label}\t{method}\tsanity: Spearman per stage {rhos}\t"
-                          f"{'passed' if res.passed() else 'FAILED'}")
+                          f"{'passed' if res.passed() else res.outcome().upper()}")
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # one image's failure must not end a folder run
@@ -306,6 +305,25 @@ def run(argv: list[str] | None = None) -> int:
     if done == 0:
         return 2
     return 1 if failed else 0
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _check_rank(target: str, model: str, n_classes: int) -> None:
+    """Refuse ``topK`` past the model's classes once, before any image is read."""
+    low = target.strip().lower()
+    if not (low.startswith("top") and low[3:].isdigit()):
+        return
+    rank = int(low[3:])
+    if rank < 1:
+        raise UsageError(f"--target {target}: ranks start at top1 (the most probable class)")
+    if rank > n_classes:
+        raise UsageError(f"cannot explain the {_ordinal(rank)} most probable class: "
+                         f"the model {model} has {n_classes} classes")
 
 
 def _check_params(methods: list[str], params: dict, args: argparse.Namespace) -> None:

@@ -18,3 +18,8 @@ class ImageError(ValueError):
 
 class ModelLoadError(RuntimeError):
     """A classifier could not be loaded (unknown name, missing weights, bad file)."""
+
+
+class FileRefusedError(ValueError):
+    """A file was not read: it is not a regular file (a pipe, a device, a folder) or is
+    larger than the limit for its kind. The message names the file by its name only."""

@@ -97,6 +97,15 @@ def resolve_target(spec: int | str, class_names: list[str], probabilities: np.nd
     return index
 
 
+def _label_of(class_names: list[str], target: int) -> str:
+    """The name of class ``target``, or a ``ValueError`` when ``class_names`` has none."""
+    n = len(class_names)
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and 0 <= target < n:
+        return str(class_names[target])
+    raise ValueError(f"class {target!r} has no name: class_names lists {n} name(s) "
+                     f"(classes 0 to {n - 1}); give one name per output of the model")
+
+
 def explain(
     predict: Callable[[np.ndarray], np.ndarray],
     image: np.ndarray,
@@ -141,6 +150,8 @@ def explain(
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
     img = check_image(image)
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and target >= 0:
+        _label_of(class_names, target)  # before any model call, not after the whole run
     given = dict(params or {})
     allowed = set(DEFAULTS[method]) | ({"segmentation_params"} if method == "lime" else set())
     unknown = set(given) - allowed
@@ -157,7 +168,7 @@ def explain(
                              "(pass clf.predict or clf), not a plain predict function")
         result = explain_gradcam(clf, img, target, **settings)
         return dataclasses.replace(result, model=model_name, image_name=image_name,
-                                   target_label=class_names[target])
+                                   target_label=_label_of(class_names, target))
     if method == "rise":
         run = RiseRun(predict, img, max_masks=settings["n_masks"],
                       mask_size=settings["mask_size"], keep_prob=settings["keep_prob"],
@@ -168,7 +179,7 @@ def explain(
     result = explain_lime(predict, img, target, **settings, batch_size=batch_size,
                           seed=seed, progress=progress, on_frame=on_frame)
     return dataclasses.replace(result, model=model_name, image_name=image_name,
-                               target_label=class_names[target])
+                               target_label=_label_of(class_names, target))
 
 
 def rise_explanation(
@@ -203,7 +214,7 @@ def rise_explanation(
                            probability=float(probability))
     # forward passes of this call only (a shared run may have been advanced before)
     return dataclasses.replace(expl, model=model_name, image_name=image_name,
-                               target_label=class_names[target],
+                               target_label=_label_of(class_names, target),
                                forward_passes=run.forward_passes - passes)
 
 

@@ -7,11 +7,14 @@ a student understands. :func:`fit_to_size` resizes and centre-crops to a model's
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-import struct
+import re
+import sys
+import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,7 +22,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from xai_core.errors import ImageError
+from xai_core._common import check_pixel_scale
+from xai_core._tf import STDERR_LOCK
+from xai_core.errors import FileRefusedError, ImageError
+from xai_core.names import printable
+from xai_core.reading import read_file
 
 #: Largest image accepted, in pixels (width x height). Larger files are refused before decoding.
 MAX_PIXELS = 40_000_000
@@ -52,14 +59,20 @@ def _read_bytes(source: ImageSource) -> bytes:
         return bytes(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.exists():
-            raise ImageError(f"no such file: {path}")
-        if path.is_dir():
-            raise ImageError(f"{path} is a folder, not an image file")
-        if not path.is_file():  # a device or a pipe could be read forever
-            raise ImageError(f"{path} is not a regular file")
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+        name = printable(path.name)
+        try:
+            data = read_file(path, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            raise ImageError(f"no such file: {name}") from None
+        except IsADirectoryError:
+            raise ImageError(f"{name} is a folder, not an image file") from None
+        except FileRefusedError as exc:
+            if "larger than" in str(exc):
+                raise _too_big_file() from None
+            raise ImageError(str(exc)) from None
+        except OSError as exc:
+            raise ImageError(f"{name} could not be read "
+                             f"({exc.strerror or type(exc).__name__})") from None
     elif hasattr(source, "read"):
         if hasattr(source, "seek"):
             source.seek(0)
@@ -94,17 +107,24 @@ def _to_uint8_gray(arr: np.ndarray, bits: int | None = None) -> np.ndarray:
         top = 65535.0 if wide else 255.0
         scaled = arr.astype(np.float64) / top
     else:
-        arr = np.nan_to_num(arr.astype(np.float64))
+        arr = arr.astype(np.float64)
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise ImageError(
+                f"the image holds {int(bad.sum()):,} pixels that are not numbers (NaN or "
+                "infinite) in a floating-point file: it is measurement data, not a photo, and "
+                "no brightness scale can show it faithfully. Replace those pixels and save it "
+                "as an 8- or 16-bit image"
+            )
         lo, hi = float(arr.min()), float(arr.max())
         scaled = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
     return np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8)
 
 
-def _bit_depth(im: Image.Image) -> int | None:
+def _bit_depth(im: Image.Image, tags: Mapping | None) -> int | None:
     """The declared bits per sample of a single-channel integer image, where known."""
     if im.mode.startswith("I;16") or (im.mode == "I" and im.format == "PNG"):
         return 16  # PNG stores grey as 1, 2, 4, 8 or 16 bits; Pillow's "I" means 16
-    tags = getattr(im, "tag_v2", None)
     if tags is not None:
         bits = tags.get(258)  # TIFF BitsPerSample
         if isinstance(bits, tuple):
@@ -133,12 +153,17 @@ def _check_declared_size(width: int, height: int) -> None:
         )
 
 
-def _to_rgb(im: Image.Image) -> np.ndarray:
-    """Convert any PIL mode to an RGB uint8 array; transparency is composited onto white."""
+def _to_rgb(im: Image.Image, tags: Mapping | None = None) -> np.ndarray:
+    """Convert any PIL mode to an RGB uint8 array; transparency is composited onto white.
+
+    ``tags``: the TIFF tags of the file (a transposed copy of the image has lost them).
+    """
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        gray = _to_uint8_gray(np.asarray(im), _bit_depth(im))
+        gray = _to_uint8_gray(np.asarray(im), _bit_depth(im, tags))
         return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "LAB":
+        return _lab_to_rgb(im, tags)
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         mode in ("P", "L", "RGB") and "transparency" in im.info
     )
@@ -146,7 +171,97 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
-    return np.asarray(im.convert("RGB"))
+    return np.asarray(_to_srgb(im).convert("RGB"))
+
+
+#: CIE chromaticities (x, y) of the white points a TIFF's WhitePoint tag may name.
+_WHITE_POINTS = {"D50": (0.3457, 0.3585), "D65": (0.3127, 0.3290)}
+
+
+def _lab_to_rgb(im: Image.Image, tags: Mapping | None) -> np.ndarray:
+    """A CIE L*a*b* image (TIFF CIELab: L* scaled to 0..255, a* and b* signed bytes) in sRGB.
+
+    Converted by the CIE formulas (scikit-image's ``lab2rgb``) with the white point of the
+    file's WhitePoint tag, D65 when it has none (the white of sRGB). Pillow's own
+    conversion assumes another rendering and shifted saturated blues by up to 48 levels.
+    """
+    from skimage.color import lab2rgb
+
+    raw = np.asarray(im)
+    white = "D65"
+    point = (tags or {}).get(318)  # TIFF WhitePoint (x, y)
+    if isinstance(point, tuple) and len(point) == 2:
+        xy = (float(point[0]), float(point[1]))
+        white = min(_WHITE_POINTS, key=lambda k: sum((a - b) ** 2 for a, b in
+                                                     zip(_WHITE_POINTS[k], xy, strict=True)))
+    out = np.empty(raw.shape, np.uint8)
+    rows = max(1, 2**20 // max(raw.shape[1], 1))  # about a million pixels at a time
+    for top in range(0, raw.shape[0], rows):
+        part = raw[top : top + rows]
+        lab = np.stack([part[..., 0] * (100.0 / 255.0),
+                        part[..., 1].view(np.int8).astype(np.float64),
+                        part[..., 2].view(np.int8).astype(np.float64)], axis=-1)
+        rgb = lab2rgb(lab, illuminant=white)
+        out[top : top + rows] = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
+    return out
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """``im`` with its embedded colour profile (ICC) applied, in sRGB where it has one.
+
+    Without this a photo saved in Adobe RGB, ProPhoto or a CMYK press profile shows with
+    wrong colours. A profile that cannot be read or does not fit the image is ignored.
+    """
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "CMYK", "L"):
+        return im
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        return ImageCms.profileToProfile(im, src, dst, outputMode="RGB") or im
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im
+
+
+#: What the C decoders Pillow calls (libtiff, libjpeg) print straight to descriptor 2 on a
+#: damaged file: "TIFFFetchStripThing: Incompatible type ...", "JPEGLib: Bogus marker
+#: length.", "tempfile.tif: Using code not yet in table.", "LZWDecode: ...".
+_DECODER_NOISE = re.compile(
+    r"^(_?TIFF\w*|\w*Decode|JPEGLib|tempfile\.tif|ZIPDecode|OJPEG\w*|"
+    r"More samples per pixel than can be decoded)\b"
+)
+
+
+@contextlib.contextmanager
+def _quiet_decoders() -> Iterator[None]:
+    """Keep the C decoders' own lines about a damaged file off the console.
+
+    Descriptor 2 is captured while Pillow decodes; every captured line that is not one of
+    :data:`_DECODER_NOISE` is written back, so nothing else printed meanwhile is lost.
+    The damage itself is reported by :class:`ImageError`.
+    """
+    with STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no real descriptor 2
+            yield
+            return
+        with tempfile.TemporaryFile(mode="w+b") as capture:
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                text = capture.read(1 << 20).decode("utf-8", "replace")
+                kept = [ln for ln in text.splitlines() if ln and not _DECODER_NOISE.match(ln)]
+                if kept:
+                    sys.stderr.write("\n".join(kept) + "\n")
+                    sys.stderr.flush()
 
 
 def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
@@ -172,10 +287,14 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
     ------
     ImageError
         When the input is empty, not in one of :data:`FORMATS` (PostScript/EPS and PDF
-        are refused by their first bytes; no external program is ever started), truncated,
-        a file over :data:`MAX_FILE_BYTES`, larger than :data:`MAX_PIXELS`, smaller than
-        :data:`MIN_SIDE` pixels on a side, or a strip longer than :data:`MAX_ASPECT_RATIO`
-        times its width. Sizes are checked from the header, before decoding.
+        are refused by their first bytes; no external program is ever started), truncated
+        or damaged (every failure of Pillow's decoders becomes this error), a file over
+        :data:`MAX_FILE_BYTES` or not a regular file (a pipe or a device is refused
+        without waiting; see :mod:`xai_core.reading`), larger than :data:`MAX_PIXELS`,
+        smaller than :data:`MIN_SIDE` pixels on a side, a strip longer than
+        :data:`MAX_ASPECT_RATIO` times its width, or a floating-point image holding NaN or
+        infinite values. Sizes are checked from the header, before decoding. LAB images
+        are converted by the CIE formulas, and an embedded colour profile is applied.
     """
     data = _read_bytes(source)
     if not data:
@@ -191,8 +310,11 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
         )
     if max_side is not None and max_side < 1:
         raise ValueError(f"max_side must be at least 1 pixel; got {max_side}")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_decoders():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow's notes on damaged metadata ("Corrupt EXIF data", "tag had too many
+        # entries") are for developers; a file that cannot be decoded raises ImageError.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
         try:
             # Only the listed formats: no plugin that starts an external program is ever tried.
             im = Image.open(io.BytesIO(data), formats=FORMATS)
@@ -202,19 +324,25 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
             raise ImageError(
                 f"this is not an image file that can be read ({_SUPPORTED})"
             ) from None
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        except Exception as exc:  # a damaged header may raise anything
             raise ImageError(f"the image file could not be read ({_short(exc)})") from None
-        width, height = im.size
+        try:
+            width, height = im.size
+        except Exception as exc:
+            raise ImageError(f"the image file could not be read ({_short(exc)})") from None
         _check_declared_size(width, height)
         try:
             if max_side is not None and max(width, height) > max_side and im.format == "JPEG":
                 im.draft(None, (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale
             im.load()
+            tags = getattr(im, "tag_v2", None)
             im = ImageOps.exif_transpose(im) or im
-            rgb = _to_rgb(im)
+            rgb = _to_rgb(im, tags)
+        except ImageError:
+            raise
         except Image.DecompressionBombError as exc:
             raise ImageError(_too_large_message(exc)) from None
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except (OSError, EOFError) as exc:
             text = str(exc).lower()
             if "truncated" in text or "broken" in text or isinstance(exc, EOFError):
                 raise ImageError(
@@ -223,8 +351,16 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
             raise ImageError(
                 f"the image file is damaged and could not be decoded ({_short(exc)})"
             ) from None
-        except (MemoryError, struct.error, IndexError, ZeroDivisionError):
-            raise ImageError("the image file is damaged and could not be decoded") from None
+        except MemoryError:
+            raise ImageError("the image file is damaged and could not be decoded (it asks "
+                             "for more memory than its size allows)") from None
+        except Exception as exc:
+            # A damaged file makes Pillow's decoders fail in many ways (TypeError on a
+            # rational where an int belongs, IndexError, ZeroDivisionError, struct.error, ...):
+            # each is the file's fault, none is a reason to stop a folder or crash a page.
+            raise ImageError(
+                f"the image file is damaged and could not be decoded ({_short(exc)})"
+            ) from None
     if max_side is not None and max(rgb.shape[:2]) > max_side:
         scale = max_side / max(rgb.shape[:2])
         size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
@@ -237,9 +373,14 @@ def load_image(source: ImageSource, max_side: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(rgb, dtype=np.uint8)
 
 
-def _short(exc: Exception) -> str:
-    """An exception's text for a user: one line, at most 200 characters, no file paths."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
+def _short(exc: BaseException) -> str:
+    """An exception's text for a user: one line, at most 200 characters, no file paths.
+
+    Texts that are not sentences (a bare number, a repr) become the exception's type.
+    """
+    text = " ".join(str(exc).split())
+    if sum(ch.isalpha() for ch in text) < 3:
+        text = type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -283,6 +424,7 @@ def fit_to_size(image: np.ndarray, size: tuple[int, int], mode: str = "crop") ->
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"expected an RGB image of shape (H, W, 3); got shape {arr.shape}")
+    check_pixel_scale(arr)
     if mode not in FIT_MODES:
         raise ValueError(f"mode must be 'crop' or 'pad'; got {mode!r}")
     th, tw = int(size[0]), int(size[1])

@@ -146,6 +146,12 @@ def _png(w: int, h: int) -> bytes:
     return buf.getvalue()
 
 
+def _damaged_tiff() -> bytes:
+    from tests.test_hardening import _retype_tag, _tiff
+
+    return _retype_tag(_tiff(), 273, 5)  # StripOffsets as a rational
+
+
 @pytest.mark.parametrize(
     "name, data, words",
     [
@@ -156,6 +162,7 @@ def _png(w: int, h: int) -> bytes:
         ("drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "SVG"),
         ("cat.png", b"%!PS-Adobe-3.0 EPSF-3.0\n{ } loop\n", "PostScript"),
         ("strip.png", _png(1000, 8), "thin strip"),
+        ("bad.tif", _damaged_tiff(), "damaged"),  # Pillow raised TypeError (issue 23)
     ],
 )
 def test_bad_uploads_say_why_and_the_app_keeps_working(stub_models, name, data, words):
@@ -194,7 +201,7 @@ def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models,
     ui.models.load_model.clear()
     ui.models._load_failures().clear()
     try:
-        at = app({"m1": "resnet50", "m2": str(a)})
+        at = app({"m1": "resnet50", "m2": a.name})
         at.switch_page("pages/compare_models.py").run()
         assert not at.exception
         text = " ".join(w.value for w in at.warning)
@@ -209,6 +216,52 @@ def test_models_that_cannot_be_downloaded_are_explained_not_crashed(stub_models,
     finally:
         ui.models.load_model.clear()
         ui.models._load_failures().clear()
+
+
+def test_compare_models_pickers_move_off_a_model_that_cannot_load(stub_models, monkeypatch,
+                                                                  offline):
+    from dashboard import ui
+
+    a, b = stub_models
+    monkeypatch.setenv("SALIENCY_LAB_MODELS", os.pathsep.join([str(a), str(b), "resnet50"]))
+    ui.models.load_model.clear()
+    ui.models._load_failures().clear()
+    try:
+        at = app({"m1": "resnet50", "m2": a.name})  # model files go by name, never by path
+        at.switch_page("pages/compare_models.py").run()
+        assert not at.exception
+        assert at.selectbox(key="m1").value == b.name  # moved to a model that loads
+        assert at.query_params["m1"] in (b.name, [b.name])
+        text = " ".join(w.value for w in at.warning)
+        assert "ResNet50 is not available" in text and "Using **tiny_b.keras** instead" in text
+    finally:
+        ui.models.load_model.clear()
+        ui.models._load_failures().clear()
+
+
+def test_a_link_made_after_an_upload_says_so_and_shows_no_other_image(stub_models):
+    at = app({"img": "upload your own…", "run": "masks", "sizes": "3", "n": "30"})
+    at.switch_page("pages/mask_size.py").run()
+    assert_clean(at)
+    assert any("cannot travel in a link" in w.value for w in at.warning)
+    assert charts(at) == 0  # no result for the sample image instead
+
+
+def test_a_wide_sample_photo_gets_the_crop_or_pad_offer_and_each_photo_is_listed_once(
+        stub_models):
+    at = app()
+    at.run()
+    assert_clean(at)
+    options = at.selectbox(key="img").options
+    assert sum("coffee" in o for o in options) == 1, options  # not again as data/'s copy
+    at = app({"img": "chelsea"})  # 451 x 300
+    at.run()
+    assert_clean(at)
+    assert at.radio(key="fit").value == "crop"
+    at.radio(key="fit").set_value("pad").run()
+    assert_clean(at)
+    assert at.session_state["_ctx"].fit == "pad"
+    assert at.query_params["fit"] in ("pad", ["pad"])
 
 
 def test_faithfulness_curves_and_auc_table_on_demand(stub_models):
@@ -344,9 +397,11 @@ def test_sanity_check_page_runs_on_click(stub_models, method):
     assert charts(at) == 1  # similarity against the stage
     captions = [c for img in at.get("image") for c in img.captions]
     assert captions[0] == "trained model" and len(captions) == 4  # trained + 3 stages
-    verdicts = [m.value for m in [*at.success, *at.warning]]
-    assert any(v.startswith(("Passed", "Failed")) for v in verdicts)
-    assert len(at.get("download_button")) == 2
+    verdicts = [m.value for m in [*at.success, *at.warning, *at.info]]
+    assert any(v.startswith(("Passed", "Failed", "Inconclusive")) for v in verdicts)
+    downloads = at.get("download_button")
+    assert len(downloads) == 3
+    assert any("Figure for your report" in d.proto.label for d in downloads)
 
 
 def test_lime_vs_rise_shows_gradcam_as_white_box_reference(stub_models):
@@ -375,22 +430,48 @@ def _scales(fig: dict) -> list[tuple]:
     return out
 
 
-def test_maps_of_one_kind_share_one_colorscale_and_range(stub_models):
-    at = app({"run": "masks", "sizes": "3,7", "n": "40", "seed": "2"})
-    at.switch_page("pages/mask_size.py").run()
+def _coverage(fig: dict) -> list[float]:
+    """How much of its colour range each heatmap of a figure covers (heatmap and overlay)."""
+    import numpy as np
+
+    import xai_core as xc
+
+    def array(z) -> np.ndarray:  # Plotly writes arrays as typed base64 blocks
+        if isinstance(z, dict):
+            import base64
+
+            flat = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+            return flat.reshape([int(n) for n in str(z["shape"]).split(",")]).astype(np.float64)
+        return np.asarray(z, np.float64)
+
+    return [xc.viz.range_coverage(array(t["z"]), (t["zmin"], t["zmax"]))
+            for t in fig["data"] if t["type"] == "heatmap"]
+
+
+@pytest.mark.parametrize("page, query", [
+    ("pages/mask_size.py", {"run": "masks", "sizes": "3,7", "n": "40", "seed": "2"}),
+    ("pages/cross_class.py", {"run": "cross", "method": "rise", "cn": "40", "seed": "2"}),
+], ids=["mask_size", "cross_class"])
+def test_every_map_is_legible_by_default_and_the_toggle_puts_them_on_one_range(
+        stub_models, page, query):
+    """By default each heatmap the page draws covers >= 40% of its colour range (its own);
+    the toggle puts the maps of one kind on one range, centred RISE maps about 0."""
+    at = app(query)
+    at.switch_page(page).run()
     assert_clean(at)
     figs = _figures(at)
     assert len(figs) == 2
-    scales = [s for f in figs for s in _scales(f)]
-    assert len(scales) >= 4 and len(set(scales)) == 1, scales
-    assert any("page scale" in json.dumps(f) for f in figs)
-    # the toggle scales each map alone: ranges differ, the colorscale stays one
-    at.toggle(key="ownscale").set_value(True).run()
+    cover = [c for f in figs for c in _coverage(f)]
+    assert len(cover) == 4 and min(cover) >= 0.4, cover
+    assert all("own range" in json.dumps(f) for f in figs)
+    assert any("1st–99th pct" in m.value for m in at.markdown)
+    at.toggle(key="onescale").set_value(True).run()
     assert_clean(at)
-    own = [_scales(f) for f in _figures(at)]
-    assert {s[0] for row in own for s in row} == {scales[0][0]}
-    assert own[0][0][1:] != own[1][0][1:]
-    assert "own scale" in json.dumps(_figures(at))
+    scales = [s for f in _figures(at) for s in _scales(f)]
+    assert len(scales) >= 4 and len(set(scales)) == 1, scales  # one colorscale, one range
+    assert scales[0][1] == -scales[0][2]  # centred: symmetric about 0
+    assert "minus its mean" in json.dumps(_figures(at))
+    assert any("centred" in c.value for c in at.caption)
 
 
 def test_lime_and_rise_each_keep_one_scale_and_units_are_named(stub_models):
@@ -446,9 +527,9 @@ def test_the_picker_shows_the_model_that_runs(stub_models, monkeypatch, offline)
         at = app({"model": "resnet50"})
         at.run()
         assert not at.exception
-        assert at.session_state["model"] == str(a)
-        assert at.query_params["model"] in (str(a), [str(a)])
-        assert at.session_state["_ctx"].model_name == str(a)
+        assert at.session_state["model"] == a.name  # the file's name: no server folder
+        assert at.query_params["model"] in (a.name, [a.name])
+        assert at.session_state["_ctx"].model_name == a.name
         text = " ".join(w.value for w in at.warning)
         assert "ResNet50 is not available" in text and "tiny_a.keras" in text
     finally:
@@ -528,13 +609,19 @@ def test_dataset_study_page_shows_a_results_folder(stub_models, monkeypatch, tmp
     at.switch_page("pages/dataset_study.py").run()
     assert_clean(at)
     picker = at.selectbox(key="sfolder")
-    assert picker.value == "study/mine" and "study/mine" in picker.options
+    # opens on the example study that ships in docs/studies/; the user's folder is listed
+    assert picker.value == "docs/studies/data-lite0"
+    assert {"study/mine", "docs/studies/data-lite0-lite2"} <= set(picker.options)
+    picker.set_value("study/mine").run()
+    assert_clean(at)
     assert not any(str(tmp_path) in str(o) for o in picker.options)  # no server paths
     assert charts(at) == 1  # one protocol: deletion and insertion side by side
     text = " ".join(m.value for m in at.markdown)
-    # s = 15 deletes better on both images: established; LIME vs RISE s = 15 too
-    assert "RISE s=15 deletes better than RISE s=7" in text
-    assert "2 of 2 images" in text
+    # s = 15 deletes better on both images, but 2 images cannot establish anything
+    assert "RISE s=7 vs RISE s=15 on deletion: with 2 images no difference can be " \
+        "established at 95%" in text
+    assert "better on 0 of 2 images" in text
+    assert any("no difference can be established" in m.value for m in at.info)
     assert any("deletion A−B [95%]" in df.value.columns for df in at.dataframe)
     assert at.selectbox(key="simg").options == ["a/one.png", "b/two.png"]
 
@@ -551,7 +638,10 @@ def test_dataset_study_page_runs_a_small_study_on_click(stub_models, monkeypatch
         img = np.full((40, 40, 3), value, np.uint8)
         img[10:30, 10:30] = 255 - value
         Image.fromarray(img).save(data / cls / f"{cls}.png")
+    import dashboard.study
+
     monkeypatch.setattr(images, "DATA_DIR", data)
+    monkeypatch.setattr(dashboard.study, "EXAMPLES_DIR", tmp_path / "no-examples")
     monkeypatch.setenv("SALIENCY_LAB_STUDY_DIR", str(tmp_path / "study"))
     at = app()
     at.switch_page("pages/dataset_study.py").run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from benchmarks import core as bench
@@ -85,3 +86,32 @@ def test_first_map_section_times_each_method_and_budget(square_cnn, capsys):
     assert runs[("rise", "auto")]["stopped"] in ("auto", "cap")
     assert 65 <= runs[("rise", "auto")]["passes"] <= 1025
     assert all(r["wall_s"] > 0 and r["draw_s"] > 0 for r in runs.values())
+
+
+def test_benchmarks_import_nothing_from_the_tests():
+    """The benchmarks sit beside the tests, not on them: no module imports ``tests``."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(bench.__file__).parent
+    offenders = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "tests"]
+    assert offenders == []
+
+
+def test_known_answer_model_points_at_its_regions_and_refuses_tiny_sizes():
+    from xai_core.testing import ground_truth_model
+
+    predict, image = ground_truth_model(64)
+    darker = image.copy()
+    darker[8:24, 40:56] = 0  # region 1 (rows q..3q, cols 5q..7q at q = 8): class 1 drops
+    outside = image.copy()
+    outside[0:4, 0:4] = 0  # a corner no region covers: nothing changes
+    p, p_dark, p_out = predict(np.stack([image, darker, outside]))[:, 1]
+    assert p_dark < p - 0.1 and p_out == pytest.approx(p)
+    with pytest.raises(ValueError, match="at least 8 pixels"):
+        ground_truth_model(4)

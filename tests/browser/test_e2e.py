@@ -62,7 +62,7 @@ def server(square_cnn, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("the Streamlit server did not start within 60 s")
-    yield base, str(tiny)
+    yield base, tiny.name  # models are offered by file name, never by server path
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -149,3 +149,50 @@ def test_model_comparison(server, browser):
     url = f"{base}/compare_models?m1=efficientnet_lite0&m2={tiny}&{small(method='rise', run='models')}"
     open_and_wait(page, url, 2, "compare_models")
     page.close()
+
+
+def sidebar_sliders(page) -> dict[str, str]:
+    """The sidebar's sliders as shown: label -> value text."""
+    found = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').evaluate_all(
+        "els => els.map(e => [e.innerText.split('\\n')[0],"
+        " (e.querySelector('[data-testid=stSliderThumbValue]') || {innerText: ''}).innerText])")
+    return dict(found)
+
+
+@pytest.mark.parametrize("query, alpha, levels", [("", "0.50", "8"), ("?alpha=0.7&levels=5", "0.70", "5")],
+                         ids=["defaults", "link-values"])
+def test_quick_navigation_keeps_display_settings(server, browser, query, alpha, levels):
+    """Open the app and click three pages at once, before the first run has reached the
+    browser: the sliders keep their values and no link carries ``alpha=0``.
+
+    Before the fix (widgets declared without ``value=``) a click 0.3–0.6 s after opening a
+    warm server reset Overlay opacity to 0.00 and Isoline levels to 2 in 2 of 7 tries, and
+    the next run wrote ``alpha=0.0&levels=2`` into the URL. Several delays are tried because
+    the window is narrow and depends on the machine's load.
+    """
+    base, _ = server
+    warm = browser.new_page(viewport={"width": 1400, "height": 1000})
+    warm.goto(base)
+    warm.locator('[data-testid="stSlider"]').first.wait_for(timeout=120_000)
+    warm.close()
+    for delay in (0.0, 0.3, 0.6, 1.0):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(base + query)
+        page.get_by_role("link", name="LIME vs RISE").wait_for(timeout=60_000)
+        if query:  # a click before the first run has read the link leaves it unread
+            page.get_by_role("heading", name="Saliency Lab").wait_for(timeout=60_000)
+        time.sleep(delay)
+        for name in ("LIME vs RISE", "Cross-class", "Dataset study"):
+            page.get_by_role("link", name=name).click()
+        page.get_by_role("heading", name="Dataset study").wait_for(timeout=60_000)
+        deadline = time.time() + 60
+        while time.time() < deadline and not ("alpha=" in page.url
+                                               and len(sidebar_sliders(page)) == 2):
+            time.sleep(0.5)
+        time.sleep(2.0)  # any late reset would reach the widgets and the URL by now
+        shown = sidebar_sliders(page)
+        assert shown.get("Overlay opacity") == alpha, (delay, shown)
+        assert shown.get("Isoline levels") == levels, (delay, shown)
+        assert f"alpha={float(alpha)}" in page.url and f"levels={levels}" in page.url, page.url
+        assert "alpha=0.0" not in page.url
+        page.close()

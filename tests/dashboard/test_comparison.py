@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
 from PIL import Image
 
 import xai_core as xc
-from dashboard.comparison import describe, page_scales, report_png, timing
+from dashboard.comparison import describe, page_scales, report_png, row_figure, timing
 from dashboard.sidebar import Context, Display
 from dashboard.views import Result
 
@@ -31,17 +32,57 @@ def _ramp(lo: float, hi: float) -> np.ndarray:
     return np.linspace(lo, hi, 32 * 32).reshape(32, 32)
 
 
-def test_maps_of_one_kind_get_one_scale_and_signed_ones_a_symmetric_diverging_one():
+def test_by_default_each_map_has_its_own_range_and_the_toggle_gives_one_per_kind():
     rise = [_res(_expl("rise", _ramp(0.41, 0.50))), _res(_expl("rise", _ramp(0.066, 0.076)))]
     lime = [_res(_expl("lime", _ramp(-0.05, 0.2))), _res(_expl("lime", _ramp(-0.3, 0.1)))]
-    scales = page_scales(rise + lime, None, alone=False)
-    assert scales["rise"].colormap == "jet" and scales["lime"].colormap == "RdBu"
-    np.testing.assert_allclose(scales["rise"].value_range, (0.066, 0.50), rtol=1e-6)
-    np.testing.assert_allclose(scales["lime"].value_range, (-0.3, 0.3), rtol=1e-6)
-    assert "page scale" in scales["rise"].title
-    chosen = page_scales(rise + lime, "viridis", alone=True)
+    own = page_scales(rise + lime, None)
+    assert own["rise"].colormap == "jet" and own["lime"].colormap == "RdBu"
+    assert own["rise"].value_range is None and "own range" in own["rise"].title
+    np.testing.assert_allclose(own["rise"].range_of(rise[1].expl.display_saliency),
+                               (0.066, 0.076), rtol=1e-5)
+    np.testing.assert_allclose(own["lime"].range_of(lime[0].expl.display_saliency),
+                               (-0.2, 0.2), rtol=1e-5)  # signed: symmetric about 0
+    one = page_scales(rise + lime, None, shared=True)
+    # RISE centred: each map minus its mean, on one range symmetric about 0, diverging
+    assert one["rise"].centred and one["rise"].colormap == "RdBu"
+    np.testing.assert_allclose(one["rise"].value_range, (-0.045, 0.045), rtol=1e-4)
+    np.testing.assert_allclose(one["rise"].values(rise[1].expl.display_saliency).mean(), 0,
+                               atol=1e-7)
+    # LIME's weights as they are
+    assert not one["lime"].centred
+    np.testing.assert_allclose(one["lime"].value_range, (-0.3, 0.3), rtol=1e-6)
+    chosen = page_scales(rise + lime, "viridis", shared=True)
     assert {s.colormap for s in chosen.values()} == {"viridis"}  # never two colormaps per kind
-    assert chosen["rise"].value_range is None and "own scale" in chosen["rise"].title
+
+
+def _heatmaps(fig) -> list[tuple[np.ndarray, float, float]]:
+    return [(np.asarray(t.z, np.float64), t.zmin, t.zmax) for t in fig.data
+            if t.type == "heatmap"]
+
+
+def test_row_figures_cover_most_of_their_colour_range_by_default():
+    """The issue's case: RISE s = 7 and s = 15 on coffee sit at different levels (means
+    ≈ 0.3 and ≈ 0.05); on one absolute range the s = 15 map covered 2% of the colours.
+    By default every heatmap the page draws covers >= 40% of its range; the toggle puts
+    both on one (centred) range."""
+    ctx = Context(None, "m", np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.float32),  # type: ignore[arg-type]
+                  "grey", "k", False, 0, Display(None, 0.5, 6, "value"))
+    rng = np.random.default_rng(0)
+    s7 = _ramp(0.10, 0.50) + rng.normal(0, 0.01, (32, 32))
+    s15 = _ramp(0.045, 0.057) + rng.normal(0, 0.001, (32, 32))
+    results = [_res(_expl("rise", s7)), _res(_expl("rise", s15))]
+    for shared, low in ((False, 0.4), (True, 0.0)):
+        scales = page_scales(results, None, shared)
+        maps = [h for r in results for h in _heatmaps(row_figure(r, scales["rise"], ctx))]
+        assert len(maps) == 4  # heatmap and overlay of each row
+        cover = [xc.viz.range_coverage(z, (lo, hi)) for z, lo, hi in maps]
+        assert min(cover) >= low, cover
+        if shared:
+            assert len({(lo, hi) for _, lo, hi in maps}) == 1
+            assert maps[0][1] == -maps[0][2]  # symmetric about 0
+            assert cover[2] < 0.1  # the weak map looks weak: honest magnitudes
+        else:
+            assert cover == [1.0, 1.0, 1.0, 1.0]
 
 
 def test_titles_say_cached_with_the_original_time_and_shared_runs_honestly():
@@ -52,18 +93,24 @@ def test_titles_say_cached_with_the_original_time_and_shared_runs_honestly():
     assert "0.0 s" not in timing(shared, cached=False)
     title = describe(_res(e, cached=True))
     for words in ("RISE", "EfficientNet-Lite0", "cat", "p = 0.400", "500 masks", "s = 7",
-                  "500 forward passes", "cached (orig. 12.3 s)", "seed 0"):
+                  "500 forward passes", "cached (orig. 12.3 s)", "seed 0",
+                  "RISE score 0.401–0.499 (1st–99th pct)"):
         assert words in title, words
     assert "300 samples" in describe(_res(_expl("lime", _ramp(-0.1, 0.1))))
+    # a run shared between classes: forward passes and masks differ, and the title says why
+    e = _expl("rise", _ramp(0.4, 0.5), passes=512)
+    e = dataclasses.replace(e, extra={"masks_used": 1024})
+    assert "512 forward passes (run shared between this image's classes: 512 of the 1024 " \
+           "masks were scored for another class)" in describe(_res(e))
 
 
 def test_report_figure_is_one_png_with_a_row_per_result_and_colour_bars():
     results = [_res(_expl("rise", _ramp(0.41, 0.50))), _res(_expl("lime", _ramp(-0.1, 0.2)))]
     ctx = Context(None, "m", np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.float32),  # type: ignore[arg-type]
                   "grey", "k", False, 0, Display(None, 0.5, 6, "value"))
-    png = report_png(results, page_scales(results, None, alone=False), ctx)
+    png = report_png(results, page_scales(results, None, shared=True), ctx)
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-    alone = report_png(results, page_scales(results, None, alone=True), ctx)
+    alone = report_png(results, page_scales(results, None), ctx)
     wide = np.asarray(Image.open(io.BytesIO(alone)).convert("RGB"))
     assert img.shape[1] > 4 * 32  # four faces per row, plus the colour bars
     assert img.shape[0] > 2 * 32  # two rows with their titles

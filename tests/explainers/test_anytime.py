@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from tests.conftest import region_mask, region_predict
-from tests.fixtures import ground_truth_model
 from xai_core import explain_rise
 from xai_core.explainers.rise import RiseFrame, RiseRun, plan_masks, split_half_r
 from xai_core.explainers.rise.estimators import Sums
@@ -21,6 +20,7 @@ from xai_core.stats import (
     noise_dof,
     replicate_r,
 )
+from xai_core.testing import ground_truth_model
 
 
 class CountingPredict:

@@ -363,7 +363,7 @@ def test_uint8_image_is_accepted():
         ({"num_samples": 20001}, "num_samples must be between 10 and 20000"),
         ({"num_samples": 100.0}, "num_samples must be a whole number"),
         ({"num_features": 0}, "num_features must be at least 1"),
-        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"batch_size": 0}, "batch_size must be between 1 and 1024"),
         ({"seed": -1}, "seed must be between 0 and"),
         ({"seed": None}, "seed must be a whole number"),
         ({"target": -1}, "target must be at least 0"),

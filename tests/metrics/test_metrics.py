@@ -201,6 +201,76 @@ def test_reference_blur_is_fixed_size_and_zero_padded():
     assert out.min() >= 0.0 and out.max() <= 255.0
 
 
+def _authors_gkern(klen: int, nsig: float) -> np.ndarray:
+    """The RISE authors' ``gkern`` (evaluation.py of github.com/eclique/RISE), transcribed:
+    an impulse in the middle of a klen x klen array, smoothed by scipy's gaussian_filter
+    (its defaults: mode="reflect", truncate=4)."""
+    from scipy.ndimage import gaussian_filter
+
+    inp = np.zeros((klen, klen))
+    inp[klen // 2, klen // 2] = 1
+    return gaussian_filter(inp, nsig)
+
+
+def test_reference_kernel_is_the_authors_gkern():
+    """Largest difference from the transcription: 3.5e-18 (float64 rounding)."""
+    from xai_core.metrics import reference_kernel
+
+    theirs = _authors_gkern(11, 5)
+    ours = reference_kernel()
+    assert ours.shape == (11, 11)
+    assert np.abs(ours - theirs).max() < 1e-15
+    assert ours[5, 5] / ours[0, 0] == pytest.approx(1.1417, abs=1e-4)  # nearly flat
+    assert ours.sum() == pytest.approx(1.0)
+    for klen, nsig in ((5, 1.0), (7, 2.5), (11, 0.8), (3, 9.0)):  # the formula, not a table
+        assert np.abs(reference_kernel(klen, nsig) - _authors_gkern(klen, nsig)).max() < 1e-15
+
+
+def test_reference_blur_is_the_authors_zero_padded_convolution():
+    """The authors blur the normalised tensor: conv2d(x, gkern(11, 5), padding=5), zero
+    padded. Transcribed with scipy on (x - zero) / 128, back to RGB: largest difference
+    1.2e-5 grey levels (float32); cv2's 11 x 11 Gaussian (the former blur) differs by 5.4."""
+    from scipy.ndimage import correlate
+
+    from xai_core.metrics import reference_blur
+
+    rng = np.random.default_rng(0)
+    img = rng.uniform(0, 255, (37, 45, 3)).astype(np.float32)
+    zero = np.array([127.0, 127.0, 127.0])
+    x = (img - zero) / 128.0  # EfficientNet-Lite's input
+    k = _authors_gkern(11, 5)
+    theirs = np.stack([correlate(x[..., c].astype(np.float64), k, mode="constant", cval=0.0)
+                       for c in range(3)], axis=-1) * 128.0 + zero
+    assert np.abs(reference_blur(img, zero) - theirs).max() < 1e-3
+
+
+def test_rise_reference_ranks_ties_as_argsort(half_bright):
+    """The authors rank with np.flip(np.argsort(saliency)): equal values in a fixed order
+    (the larger flat index first), the same whatever the seed."""
+    from xai_core.metrics import causal_curves, saliency_order
+
+    rng = np.random.default_rng(0)
+    tied = rng.integers(0, 4, (8, 8)).astype(np.float64)  # many ties
+    order = saliency_order(tied, ties="argsort")
+    assert np.array_equal(order, np.flip(np.argsort(tied.ravel(), kind="stable")))
+    distinct = rng.random((8, 8))  # no ties: numpy's default sort gives the same order
+    assert np.array_equal(saliency_order(distinct, ties="argsort"),
+                          np.flip(np.argsort(distinct.ravel())))
+    with pytest.raises(ValueError, match="ties"):
+        saliency_order(tied, ties="first")
+    flat = np.zeros((64, 64))  # every pixel tied
+    grey = (127.0, 127.0, 127.0)
+    a = causal_curves(mean_model, half_bright, flat, 1, protocol="rise-reference",
+                      zero_colour=grey, seed=0)
+    b = causal_curves(mean_model, half_bright, flat, 1, protocol="rise-reference",
+                      zero_colour=grey, seed=5)
+    assert np.array_equal(a["deletion"].scores, b["deletion"].scores)
+    # the lab protocol breaks the same ties at random: the seed matters there
+    c = causal_curves(mean_model, half_bright, flat, 1, seed=0)["deletion"].scores
+    d = causal_curves(mean_model, half_bright, flat, 1, seed=5)["deletion"].scores
+    assert not np.array_equal(c, d)
+
+
 def test_protocol_errors(half_bright):
     from xai_core.metrics import causal_curves
 

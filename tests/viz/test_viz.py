@@ -534,6 +534,19 @@ def test_grid_image_with_row_titles_and_colorbars():
         render.grid_image(tiles, cols=2, row_titles=["only one"])
 
 
+def test_grid_image_wraps_long_row_titles_instead_of_cutting_them():
+    from xai_core.viz.raster import _wrap
+
+    tiles = [(f"t{i}", np.full((60, 60, 3), 100, np.uint8)) for i in range(2)]
+    title = "1. RISE | EfficientNet-Lite0 | coffee | class espresso (p = 0.871) | " * 3 + "seed 0"
+    short = render.grid_image(tiles, cols=2, title_height=20, row_titles=["short"])
+    long = render.grid_image(tiles, cols=2, title_height=20, row_titles=[title])
+    lines = _wrap(title, short.shape[1], 20, bold=True)
+    assert len(lines) >= 3 and " ".join(lines) == title  # every word kept, the seed too
+    assert long.shape[0] == short.shape[0] + (len(lines) - 1) * 20
+    assert long.shape[1] == short.shape[1]
+
+
 def test_isolines_figure_constant_map_has_only_the_image():
     fig = render.isolines_figure(_grey_image(), np.zeros((65, 65)))
     assert [t.type for t in fig.data] == ["image"]
@@ -611,3 +624,17 @@ def test_top_classes_figure_lists_the_most_probable_first():
         assert top_classes_figure(np.array(scores), ["x", "y"]).layout.xaxis.range is None
     with pytest.raises(ValueError, match="class names"):
         top_classes_figure(p, names[:2])
+
+
+def test_centred_percentile_range_and_coverage():
+    from xai_core.viz import centred, percentile_range, range_coverage
+
+    ramp = np.linspace(0.045, 0.057, 101 * 101).reshape(101, 101)
+    np.testing.assert_allclose(centred(ramp).mean(), 0.0, atol=1e-12)
+    lo, hi = percentile_range(ramp)
+    np.testing.assert_allclose((lo, hi), (0.04512, 0.05688), rtol=1e-3)
+    assert range_coverage(ramp, (0.044, 0.503)) < 0.03  # the flat block: 2%
+    assert range_coverage(ramp, (0.045, 0.057)) == 1.0
+    assert range_coverage(np.full((4, 4), 0.3), (0.0, 1.0)) == 0.0
+    with pytest.raises(ValueError, match="lo < hi"):
+        range_coverage(ramp, (1.0, 0.0))

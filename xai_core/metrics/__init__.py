@@ -16,6 +16,7 @@ from xai_core.metrics.causal import (
     deletion_curve,
     insertion_curve,
     reference_blur,
+    reference_kernel,
     saliency_order,
     substrate_image,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "pointing_game",
     "random_saliency",
     "reference_blur",
+    "reference_kernel",
     "saliency_order",
     "substrate_image",
 ]

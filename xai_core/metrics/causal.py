@@ -21,9 +21,12 @@ describe the same experiment, so AUCs are only comparable under a named protocol
     the model's input**: the ImageNet mean colour for caffe / torch preprocessing, grey
     127 for EfficientNet-Lite's ``(x - 127) / 128``, 127.5 for ``tf`` and black only for
     models that take raw or [0, 1] pixels (:func:`zero_input_rgb`). Insertion starts
-    from an 11 x 11 Gaussian blur with sigma = 5 applied to that normalised tensor with
-    **zero padding** (so borders fade to the zero colour, not to a mirror image), and
-    both curves move **224 pixels per step** (224 steps at 224 x 224).
+    from the authors' blur of that normalised tensor: their ``gkern(11, 5)``
+    (:func:`reference_kernel`: an impulse filtered by a sigma-5 Gaussian with mirrored
+    borders and cut to 11 x 11, nearly flat: centre / corner = 1.14) applied with
+    **zero padding** (so borders fade to the zero colour, not to a mirror image). Pixels
+    are ranked as their ``argsort`` ranks them (equal saliencies in a fixed order, not at
+    random), and both curves move **224 pixels per step** (224 steps at 224 x 224).
 
 Why they differ: black is an extreme, out-of-distribution colour for a network trained
 on mean-subtracted inputs, so deleting to black tends to destroy a prediction faster
@@ -61,10 +64,16 @@ BLUR_SIGMA_AT_224 = 5.0
 PROTOCOLS = {
     "lab": "deletion to black, insertion from a sigma-5 (at 224 px) mirrored blur, 100 steps",
     "rise-reference": "RISE authors' code: hidden pixels are 0 in the model's normalised input, "
-                      "insertion from an 11x11 sigma-5 zero-padded blur, 224 pixels per step",
+                      "insertion from their gkern(11, 5) zero-padded blur, argsort ranking, "
+                      "224 pixels per step",
 }
-#: The RISE reference code's insertion blur: kernel side and sigma, in pixels.
+#: The RISE reference code's insertion blur, ``gkern(klen=11, nsig=5)``: kernel side and
+#: sigma, in pixels.
 REFERENCE_BLUR = (11, 5.0)
+#: How far scipy's ``gaussian_filter`` (which ``gkern`` calls) reaches, in sigmas.
+_SCIPY_TRUNCATE = 4.0
+#: Tie orders of :func:`saliency_order`.
+TIES = ("random", "argsort")
 #: The RISE reference code's pixels per step.
 REFERENCE_PIXELS_PER_STEP = 224
 
@@ -120,36 +129,70 @@ def substrate_image(image: np.ndarray, substrate: Substrate) -> np.ndarray:
     raise ValueError(f"substrate must be 'black', 'blur', 'mean' or an image array; got {substrate!r}")
 
 
-def saliency_order(saliency: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Pixel indices (flattened) by decreasing saliency; ties broken at random by ``seed``.
+def saliency_order(saliency: np.ndarray, seed: int = 0, ties: str = "random") -> np.ndarray:
+    """Pixel indices (flattened) by decreasing saliency.
 
-    Random tie-breaking keeps flat regions (e.g. LIME's superpixels, or a constant map)
-    from favouring the top-left corner of the image.
+    ``ties="random"`` (default) breaks ties at random by ``seed``: flat regions (LIME's
+    superpixels, a constant map) then do not favour a corner of the image.
+    ``ties="argsort"`` ranks as the RISE authors' evaluation code,
+    ``np.flip(np.argsort(saliency))``: among equal values the larger flat index comes
+    first (numpy's stable sort, so the order is the same on every machine; numpy's
+    default sort may order ties otherwise on large arrays).
     """
     sal = np.asarray(saliency, dtype=np.float64)
     if sal.ndim != 2:
         raise ValueError(f"the saliency map must be 2-D (H, W); got shape {sal.shape}")
     if not np.all(np.isfinite(sal)):
         raise ValueError("the saliency map contains NaN or infinite values")
+    if ties == "argsort":
+        return np.argsort(sal.ravel(), kind="stable")[::-1]
+    if ties != "random":
+        raise ValueError(f"ties must be one of {', '.join(TIES)}; got {ties!r}")
     jitter = np.random.default_rng(seed).random(sal.size)
     return np.lexsort((jitter, -sal.ravel()))
+
+
+def reference_kernel(side: int = REFERENCE_BLUR[0], sigma: float = REFERENCE_BLUR[1],
+                     ) -> np.ndarray:
+    """The RISE authors' blur kernel ``gkern(side, sigma)``: float64 (side, side), sum 1.
+
+    Their code puts a 1 in the middle of a ``side x side`` array of zeros and smooths it
+    with ``scipy.ndimage.gaussian_filter(inp, sigma)``: a Gaussian reaching 4 sigma
+    (20 px for sigma = 5), normalised to sum 1, whose tails beyond the array are folded
+    back by the mirrored border (``mode="reflect"``: ``d c b a | a b c d | d c b a``).
+    With sigma = 5 on 11 px the result is nearly flat (centre / corner = 1.14, where a
+    plain 11 x 11 Gaussian of sigma 5 has 2.72). Computed here from that formula, per
+    axis (the impulse and the filter are separable).
+    """
+    side = check_int("side", side, 1)
+    radius = int(_SCIPY_TRUNCATE * float(sigma) + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    weights = np.exp(-0.5 * (offsets / float(sigma)) ** 2)
+    weights /= weights.sum()
+    centre = side // 2
+    axis = np.zeros(side)
+    for i in range(side):
+        pos = np.mod(i + offsets, 2 * side)  # the mirrored extension repeats every 2 * side
+        pos = np.where(pos >= side, 2 * side - 1 - pos, pos)
+        axis[i] = weights[pos == centre].sum()
+    return np.outer(axis, axis)
 
 
 def reference_blur(image: np.ndarray, zero_colour: tuple[float, float, float] | np.ndarray,
                    ) -> np.ndarray:
     """The RISE reference code's insertion start: float32 (H, W, 3) in [0, 255].
 
-    An 11 x 11 Gaussian blur with sigma = 5 (:data:`REFERENCE_BLUR`, a fixed size in
-    pixels) applied to the image *as the model sees it*, i.e. relative to the colour that
-    is 0 in the model's input (``zero_colour``, see :func:`~xai_core.models.zero_input_rgb`),
-    with zero padding: near the borders the blur fades towards ``zero_colour``.
+    The authors' kernel (:func:`reference_kernel`, 11 x 11, a fixed size in pixels)
+    applied, as their ``conv2d(x, gkern(11, 5), padding=5)``, to the image *as the model
+    sees it*, i.e. relative to the colour that is 0 in the model's input
+    (``zero_colour``, see :func:`~xai_core.models.zero_input_rgb`), with zero padding:
+    near the borders the blur fades towards ``zero_colour``.
     """
     img = check_image(image)
     zero = _check_colour(zero_colour)
-    side, sigma = REFERENCE_BLUR
-    # the kernel sums to 1 and is positive, so the result stays between image and zero colour
-    blurred = cv2.GaussianBlur(img - zero, (side, side), sigmaX=sigma, sigmaY=sigma,
-                               borderType=cv2.BORDER_CONSTANT)
+    kernel = reference_kernel().astype(np.float32)
+    # the kernel is positive and sums to 1, so the result stays between image and zero colour
+    blurred = cv2.filter2D(img - zero, -1, kernel, borderType=cv2.BORDER_CONSTANT)
     return np.clip(blurred + zero, 0.0, 255.0).astype(np.float32)
 
 
@@ -162,7 +205,8 @@ def _check_colour(colour: tuple[float, float, float] | np.ndarray) -> np.ndarray
 
 def _curve(kind: str, predict: PredictFn, image: np.ndarray, saliency: np.ndarray, target: int,
            steps: int, substrate: Substrate, batch_size: int, seed: int,
-           progress: ProgressFn | None, pixels_per_step: int | None = None) -> CausalCurve:
+           progress: ProgressFn | None, pixels_per_step: int | None = None,
+           ties: str = "random") -> CausalCurve:
     img = check_image(image)
     h, w = img.shape[:2]
     sal = np.asarray(saliency)
@@ -179,7 +223,7 @@ def _curve(kind: str, predict: PredictFn, image: np.ndarray, saliency: np.ndarra
     check_int("target", target, 0)
     sub = substrate_image(img, substrate)
     ranks = np.empty(h * w, np.int64)
-    ranks[saliency_order(sal, seed)] = np.arange(h * w)
+    ranks[saliency_order(sal, seed, ties)] = np.arange(h * w)
     counts = np.minimum(np.arange(steps + 1) * per_step, h * w)
     start, end = (img, sub) if kind == "deletion" else (sub, img)
     start_flat, end_flat = start.reshape(1, h * w, 3), end.reshape(1, h * w, 3)
@@ -203,7 +247,7 @@ def _curve(kind: str, predict: PredictFn, image: np.ndarray, saliency: np.ndarra
 def deletion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, target: int, *,
                    steps: int = 100, substrate: Substrate = "black", batch_size: int = 32,
                    seed: int = 0, progress: ProgressFn | None = None,
-                   pixels_per_step: int | None = None) -> CausalCurve:
+                   pixels_per_step: int | None = None, ties: str = "random") -> CausalCurve:
     """Deletion curve: the class probability as the most salient pixels are removed first.
 
     Parameters
@@ -213,7 +257,8 @@ def deletion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, 
     image
         float32 (H, W, 3) RGB in [0, 255] at the classifier's input size.
     saliency
-        (H, W) map; higher = more important. Ties are broken at random with ``seed``.
+        (H, W) map; higher = more important. Ties are broken at random with ``seed``
+        (or as the RISE authors' code with ``ties="argsort"``, see :func:`saliency_order`).
     target
         Class index.
     steps
@@ -232,13 +277,13 @@ def deletion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, 
         Fractions, scores and the area under the curve (lower = more faithful).
     """
     return _curve("deletion", predict, image, saliency, target, steps, substrate, batch_size,
-                  seed, progress, pixels_per_step)
+                  seed, progress, pixels_per_step, ties)
 
 
 def insertion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, target: int, *,
                     steps: int = 100, substrate: Substrate = "blur", batch_size: int = 32,
                     seed: int = 0, progress: ProgressFn | None = None,
-                    pixels_per_step: int | None = None) -> CausalCurve:
+                    pixels_per_step: int | None = None, ties: str = "random") -> CausalCurve:
     """Insertion curve: the class probability as the most salient pixels are put back first.
 
     Starts from ``substrate`` (default a blurred copy of the image, sigma = 5 px at 224 px,
@@ -246,7 +291,7 @@ def insertion_curve(predict: PredictFn, image: np.ndarray, saliency: np.ndarray,
     as in :func:`deletion_curve`; a higher area under the curve is more faithful.
     """
     return _curve("insertion", predict, image, saliency, target, steps, substrate, batch_size,
-                  seed, progress, pixels_per_step)
+                  seed, progress, pixels_per_step, ties)
 
 
 def causal_curves(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, target: int, *,
@@ -302,8 +347,10 @@ def causal_curves(predict: PredictFn, image: np.ndarray, saliency: np.ndarray, t
     per_step = min(REFERENCE_PIXELS_PER_STEP, img.shape[0] * img.shape[1])
     return {
         "deletion": deletion_curve(predict, img, saliency, target, substrate=hidden,
-                                   batch_size=batch_size, seed=seed, pixels_per_step=per_step),
+                                   batch_size=batch_size, seed=seed, pixels_per_step=per_step,
+                                   ties="argsort"),
         "insertion": insertion_curve(predict, img, saliency, target, substrate=start,
-                                     batch_size=batch_size, seed=seed, pixels_per_step=per_step),
+                                     batch_size=batch_size, seed=seed, pixels_per_step=per_step,
+                                     ties="argsort"),
     }
 

@@ -17,6 +17,7 @@ from xai_core.models.zoo import (
     OFFLINE_MODEL_NAMES,
     imagenet_class_names,
     load_classifier,
+    resolve_model_name,
     weights_present,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "cache_dir",
     "imagenet_class_names",
     "load_classifier",
+    "resolve_model_name",
     "weights_present",
     "zero_input_rgb",
 ]

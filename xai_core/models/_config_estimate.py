@@ -53,6 +53,7 @@ class Estimate:
         self.name = name
         self.params = 0
         self.largest = 0  # elements of the largest layer input/output, per image
+        self.step = 0  # elements of the largest layer's inputs and output together, per image
         self.macs = 0  # multiply-adds of one image through the weighted layers
         self.output: Shape = None
         self.inputs: list[tuple[int | None, ...]] = []
@@ -316,7 +317,15 @@ def _layer(entry: dict, inputs: list[Shape], est: Estimate) -> Shape:
     for s in inputs:
         est.activation(s)
     est.activation(out)
+    est.step = max(est.step, sum(_elements(s) for s in [*inputs, out]))
     return out
+
+
+def _elements(shape: Shape) -> int:
+    """Elements per image of a tensor of ``shape`` (0 when a size is unknown)."""
+    if shape is None or len(shape) < 2 or any(d is None for d in shape[1:]):
+        return 0
+    return math.prod(shape[1:])
 
 
 def estimate_model(entry: dict, shape: Shape, est: Estimate) -> Shape:

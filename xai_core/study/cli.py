@@ -23,13 +23,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from xai_core.cli import UsageError, _Parser
+from xai_core._cli_common import Parser, UsageError
 
 PROG = "python -m xai_core.study"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Explain every image of a folder with several models, methods and settings "
@@ -41,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", help="folder of images: DATA/<class>/<image> or images directly in DATA")
     p.add_argument("--models", default="efficientnet_lite0",
-                   help="comma-separated: efficientnet_lite0, resnet50, xception or .keras files "
-                        "(default: efficientnet_lite0)")
+                   help="comma-separated: efficientnet_lite0, resnet50 (or ResNet), xception or "
+                        ".keras files (default: efficientnet_lite0)")
     p.add_argument("--methods", default="rise", help="comma-separated: rise, lime (default: rise)")
     p.add_argument("--set", action="append", default=[], metavar="METHOD.NAME=V1,V2",
                    help="a parameter's values; several values span a grid (may repeat), "
@@ -121,10 +121,12 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _check_models(models: list[str]) -> None:
-    from xai_core.models import MODEL_NAMES
+def _check_models(models: list[str]) -> list[str]:
+    """The models by their canonical names (``ResNet`` -> ``resnet50``), each checked."""
+    from xai_core.models import MODEL_NAMES, resolve_model_name
 
-    for m in models:
+    names = [resolve_model_name(m) for m in models]
+    for m in names:
         if m in MODEL_NAMES:
             continue
         if m.lower().endswith(".keras"):
@@ -133,6 +135,57 @@ def _check_models(models: list[str]) -> None:
             continue
         raise UsageError(f"--models: unknown model {m!r}; choose among "
                          f"{', '.join(MODEL_NAMES)} or give a .keras file")
+    return names
+
+
+def _check_gradcam_layers(models: list[str], settings: list, preprocessing: str) -> None:
+    """Refuse a ``--set gradcam.layer=NAME`` that a model lacks, before Ray starts.
+
+    Only when a layer is named: each model is built in this process (random weights for a
+    built-in model, so nothing is downloaded) and its Grad-CAM layers listed. A model that
+    cannot be loaded is left to the workers, whose rows then say why.
+    """
+    layers = {s.as_dict["layer"] for s in settings if s.method == "gradcam"} - {None}
+    if not layers:
+        return
+    from xai_core.explainers.gradcam import conv_layer_names
+    from xai_core.models import MODEL_NAMES, load_classifier
+    from xai_core.study.plan import model_label
+
+    for m in models:
+        try:
+            clf = load_classifier(m, weights=None, engine="keras") if m in MODEL_NAMES else \
+                load_classifier(m, preprocessing=preprocessing, engine="keras")
+            names = conv_layer_names(clf.model)
+        except Exception:  # the workers will record why it cannot be loaded
+            continue
+        missing = sorted(layers - set(names))
+        if missing:
+            shown = ", ".join(names[-3:]) if names else "none"
+            raise UsageError(f"--set gradcam.layer={missing[0]}: {model_label(m)} has no such "
+                             f"convolutional layer (its last ones: {shown})")
+
+
+def _setup_note(existing: list[dict[str, str]], tasks: list) -> str | None:
+    """One line on rows of results.csv that are computed again because the setup they were
+    made with (model file content, preprocessing, engine, version) differs from this run's."""
+    from xai_core.study.results import key_of
+
+    planned = {t.key(p)[:6]: t for t in tasks for p in t.protocols}
+    changed: dict[str, set[str]] = {}
+    n = 0
+    for row in existing:
+        task = planned.get(key_of(row)[:6])
+        if task is None or task.setup is None or \
+                row.get("setup", "") == task.setup.digest(task.setting.method):
+            continue
+        n += 1
+        changed.setdefault(row["model"], set()).update(task.setup.differences(row))
+    if not n:
+        return None
+    what = "; ".join(f"{m}: {', '.join(sorted(d))}" for m, d in sorted(changed.items()))
+    return (f"note: {n} row(s) in results.csv were made with another setup ({what}); "
+            "they are computed again and replaced")
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -141,6 +194,7 @@ def run(argv: list[str] | None = None) -> int:
         check_protocols,
         discover_images,
         model_label,
+        model_setup,
         parse_sets,
         plan_tasks,
         settings_grid,
@@ -151,12 +205,12 @@ def run(argv: list[str] | None = None) -> int:
     models, methods, protocols = _split(args.models), _split(args.methods), _split(args.protocol)
     if not models or not methods or not protocols:
         raise UsageError("--models, --methods and --protocol need at least one name each")
+    models = _check_models(models)
     for name, items in (("--models", models), ("--methods", methods), ("--protocol", protocols)):
         if len(set(items)) != len(items):
             raise UsageError(f"{name}: a name is repeated")
     if len({model_label(m) for m in models}) != len(models):
         raise UsageError("--models: two models have the same file name")
-    _check_models(models)
     if args.seed < 0:
         raise UsageError(f"--seed must be 0 or more; got {args.seed}")
     if args.workers is not None and args.workers < 1:
@@ -173,6 +227,8 @@ def run(argv: list[str] | None = None) -> int:
     images = discover_images(args.data)
     settings = settings_grid(methods, parse_sets(args.set, methods), args.batch_size)
     check_protocols(protocols)
+    setups = {m: model_setup(m, args.preprocessing, args.engine) for m in models}
+    _check_gradcam_layers(models, settings, args.preprocessing)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -181,8 +237,11 @@ def run(argv: list[str] | None = None) -> int:
         raise UsageError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
     existing = results.rows()
     done_keys = {key_of(r) for r in existing if r["status"] == "ok" or not args.retry_failed}
-    tasks = plan_tasks(images, models, settings, protocols, args.seed, done_keys)
+    tasks = plan_tasks(images, models, settings, protocols, args.seed, done_keys, setups)
     total_rows = len(images) * len(models) * len(settings) * len(protocols)
+    note = _setup_note(existing, tasks)
+    if note:
+        print(note, file=sys.stderr)
 
     run_path = out / "run.json"
     record: dict[str, Any] = {}
@@ -210,17 +269,29 @@ def run(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
-        owns_ray = runner.start_ray(args.address, args.workers or (os.cpu_count() or 1)
-                                    if args.address is None else None)
+        owns_ray = runner.start_ray(args.address, args.workers)
     except (ConnectionError, RuntimeError) as exc:
         where = f"the Ray cluster at {args.address}" if args.address else "a local Ray"
         raise UsageError(f"could not start or reach {where}: "
                          f"{one_line_error(exc).removeprefix('error: ')}") from None
-    workers = args.workers or runner.cluster_cpus()
+    try:
+        workers, per_worker, clamp_note = runner.plan_workers(
+            runner.node_cpus(), args.workers, max(sum(t.model == m for t in tasks)
+                                                  for m in models))
+    except RuntimeError as exc:
+        if owns_ray:
+            import ray
+
+            ray.shutdown()
+        raise UsageError(str(exc)) from None
+    if clamp_note:
+        print(clamp_note, file=sys.stderr)
     session = {"started": started, "engine": "ray", "address": args.address or "local",
-               "workers": workers, "rows_to_compute": sum(len(t.protocols) for t in tasks)}
+               "workers": workers, "cpus_per_worker": per_worker,
+               "rows_to_compute": sum(len(t.protocols) for t in tasks)}
     sessions.append(session)
-    record["engine"] = {"name": "ray", "address": args.address or "local", "workers": workers}
+    record["engine"] = {"name": "ray", "address": args.address or "local", "workers": workers,
+                        "cpus_per_worker": per_worker}
     _write_json(run_path, record)
     print(f"{len(tasks)} explanations ({session['rows_to_compute']} rows of {total_rows}) "
           f"on {workers} Ray worker(s); results in {results.path}", file=sys.stderr)
@@ -228,9 +299,13 @@ def run(argv: list[str] | None = None) -> int:
     data_root = Path(args.data).resolve()
 
     def read(task) -> bytes | str:
-        try:
-            return task.image.path.read_bytes()
-        except OSError as exc:
+        from xai_core.errors import FileRefusedError
+        from xai_core.images import MAX_FILE_BYTES
+        from xai_core.reading import read_file
+
+        try:  # bounded and non-blocking: a huge file or a FIFO is refused, not read
+            return read_file(task.image.path, MAX_FILE_BYTES)
+        except (OSError, FileRefusedError) as exc:
             return one_line_error(exc, hide=[data_root])
 
     def on_result(task, result) -> None:
@@ -258,8 +333,11 @@ def run(argv: list[str] | None = None) -> int:
                 continue
             info = runner.run_tasks(todo, model, workers=workers, on_result=on_result, read=read,
                                     preprocessing=args.preprocessing, engine=args.engine,
-                                    batch_size=args.batch_size, save_maps=args.save_maps)
+                                    batch_size=args.batch_size, save_maps=args.save_maps,
+                                    cpus_per_worker=per_worker)
             record["model_info"][model_label(model)] = info
+    except RuntimeError as exc:  # the cluster could not reserve the workers' CPUs
+        raise UsageError(one_line_error(exc).removeprefix("error: ")) from None
     except KeyboardInterrupt:
         session["interrupted"] = True
         raise
@@ -287,17 +365,17 @@ def summarize_main(argv: list[str]) -> int:
     from xai_core.study.results import ResultsFile
     from xai_core.study.summary import summarize
 
-    p = _Parser(prog=f"{PROG} summarize", description="Summarize a study's results.csv")
+    p = Parser(prog=f"{PROG} summarize", description="Summarize a study's results.csv")
     p.add_argument("out", help="the study's folder (holding results.csv)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the sign-flip test's random sign patterns (over 16 images)")
     args = p.parse_args(argv)
     path = Path(args.out) / ResultsFile.name
     if not path.is_file():
         raise UsageError(f"no {ResultsFile.name} in {args.out}")
     from xai_core.study.results import read_rows
 
-    text = summarize(read_rows(path), n_boot=args.n_boot, seed=args.seed)
+    text = summarize(read_rows(path), seed=args.seed)
     (Path(args.out) / "summary.md").write_text(text, encoding="utf-8")
     print(text)
     return 0

@@ -9,8 +9,8 @@ saliency over the image, coloured by their level).
 - :mod:`~xai_core.viz.contours`: isoline levels and paths, computed once for both renderers.
 - :mod:`~xai_core.viz.raster`: uint8 RGB images, grids and PNG files (no browser needed).
 - :mod:`~xai_core.viz.figures`: Plotly figures, grids of them, deletion/insertion curves.
-- :mod:`~xai_core.viz.scale`: one value range for a comparison (``value_range=`` of every
-  renderer), round colour-bar ticks, and the flat-map criterion.
+- :mod:`~xai_core.viz.scale`: each map on its own range or several on one (centred RISE
+  maps), round colour-bar ticks, how much of a range a map covers, the flat-map criterion.
 
 All functions are pure: they never modify their inputs and never touch Streamlit.
 References: RISE, Petsiuk, Das & Saenko, BMVC 2018 (arXiv:1806.07421); LIME, Ribeiro,
@@ -47,10 +47,13 @@ from xai_core.viz.raster import (
 )
 from xai_core.viz.scale import (
     FLAT_BELOW,
+    centred,
     flatness,
     is_flat,
     map_spread,
     nice_ticks,
+    percentile_range,
+    range_coverage,
     shared_value_range,
 )
 
@@ -61,6 +64,7 @@ __all__ = [
     "ContourMode",
     "Contours",
     "Panel",
+    "centred",
     "colormap_lut",
     "compute_contours",
     "contour_levels",
@@ -80,8 +84,10 @@ __all__ = [
     "normalise",
     "overlay_figure",
     "overlay_image",
+    "percentile_range",
     "plotly_colorscale",
     "png_bytes",
+    "range_coverage",
     "representations",
     "save_png",
     "shared_value_range",

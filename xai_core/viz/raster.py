@@ -205,9 +205,10 @@ def grid_image(
     gap : int
         White space in pixels between cells.
     row_titles : sequence of str, optional
-        One title per row, written left-aligned in a strip of ``title_height`` pixels
-        across the whole row, above the tiles' own titles (e.g. the method, model,
-        class and settings of a comparison's row).
+        One title per row, written left-aligned across the whole row, above the tiles'
+        own titles (e.g. the method, model, class and settings of a comparison's row).
+        A title too long for one line is wrapped at spaces, never cut: every row title
+        gets as many strips of ``title_height`` pixels as the longest one needs.
     colorbars : sequence of Colorbar
         Colour bars drawn right of the grid, one per kind of map shown, each with at most
         six round ticks written with one precision and its label above it.
@@ -218,8 +219,8 @@ def grid_image(
         uint8 RGB image. Without row titles and colour bars its shape is
         ``(rows * (title_height + H) + (rows - 1) * gap, c * W + (c - 1) * gap, 3)``
         where H is the common tile height, W the cell width, ``c = min(cols, len(tiles))``
-        and ``rows = ceil(len(tiles) / c)``; each row title adds ``title_height`` rows of
-        pixels, each colour bar a column on the right.
+        and ``rows = ceil(len(tiles) / c)``; row titles add ``title_height`` rows of pixels
+        per line of the longest one to every row, each colour bar a column on the right.
     """
     if len(tiles) == 0:
         raise ValueError("grid_image needs at least one tile")
@@ -234,7 +235,7 @@ def grid_image(
     nrows = math.ceil(len(checked) / ncols)
     if row_titles is not None and len(row_titles) != nrows:
         raise ValueError(f"row_titles needs one title per row ({nrows}); got {len(row_titles)}")
-    head = strip if row_titles is not None else 0
+    head_lines: list[list[str]] = []
 
     height = max(img.shape[0] for _, img in checked)
     scaled = []
@@ -245,17 +246,20 @@ def grid_image(
             img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
         scaled.append((title, img))
     cell = max(img.shape[1] for _, img in scaled)
-    row_h = head + strip + height
     grid_w = ncols * cell + (ncols - 1) * space
+    if row_titles is not None and strip:
+        head_lines = [_wrap(t, grid_w, strip, bold=True) for t in row_titles]
+    head = strip * max((len(lines) for lines in head_lines), default=0)
+    row_h = head + strip + height
     bar_w = _colorbar_width(height) if colorbars else 0
     out = np.full(
         (nrows * row_h + (nrows - 1) * space, grid_w + len(colorbars) * bar_w, 3),
         255,
         dtype=np.uint8,
     )
-    for r in range(nrows):
-        if head and row_titles[r]:  # type: ignore[index]
-            _put_title(out, row_titles[r], 0, r * (row_h + space), grid_w, head,  # type: ignore[index]
+    for r, lines in enumerate(head_lines):
+        for j, line in enumerate(lines):
+            _put_title(out, line, 0, r * (row_h + space) + j * strip, grid_w, strip,
                        align="left", bold=True)
     for i, (title, img) in enumerate(scaled):
         y0 = (i // ncols) * (row_h + space) + head
@@ -297,10 +301,29 @@ def _draw_colorbar(out: np.ndarray, bar: Colorbar, x0: int, total_h: int, width:
         _put_title(out, line, x0, 4 + j * 18, width, 18, align="left")
 
 
+def _text_scale(height: int) -> float:
+    return 0.5 * height / cv2.getTextSize("Ag", _FONT, 1.0, 1)[0][1]
+
+
+def _wrap(title: str, width: int, height: int, *, bold: bool = False) -> list[str]:
+    """``title`` in lines that each fit ``width`` pixels in a strip ``height`` high
+    (broken at spaces; a single word too long for a line is left to :func:`_put_title`)."""
+    scale, weight = _text_scale(height), 2 if bold else 1
+    text = "".join(c if 32 <= ord(c) < 127 else "?" for c in title)
+    lines: list[str] = []
+    for word in text.split(" "):
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and cv2.getTextSize(joined, _FONT, scale, weight)[0][0] <= width - 4:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def _put_title(out: np.ndarray, title: str, x0: int, y0: int, width: int, height: int,
                *, align: str = "centre", bold: bool = False) -> None:
     """Write ``title`` in the strip at (x0, y0) of size width x height, in place."""
-    scale = 0.5 * height / cv2.getTextSize("Ag", _FONT, 1.0, 1)[0][1]
+    scale = _text_scale(height)
     weight = 2 if bold else 1
     text = "".join(c if 32 <= ord(c) < 127 else "?" for c in title)
 

@@ -1,10 +1,19 @@
-"""One scale for a comparison, readable colour-bar ticks, and flat maps.
+"""Value ranges for maps and comparisons, readable colour-bar ticks, and flat maps.
 
-A page that shows several maps of one kind (RISE scores, or LIME weights) draws them all
-with one colormap and one value range (:func:`shared_value_range`), so equal colours mean
-equal values; a map drawn alone on its own min-max range would make a map spanning
-0.066–0.076 look as strong as one spanning 0.41–0.50.
+Two ways to colour several maps of one kind:
 
+- **Each on its own range** (the dashboard's default): every map uses its whole colormap,
+  so its shape is legible, and its title states its spread (:func:`percentile_range`) so
+  its magnitude is not lost. One absolute scale for RISE maps made with different settings
+  would mostly show their offsets: a RISE map's level is the mean class score under the
+  masks (≈ 0.05 at s = 15, ≈ 0.3 at s = 7 on coffee), so the s = 15 map spanning
+  0.045–0.057 covered 2% of a page range of 0.044–0.503 and came out a flat block.
+- **One range for all** (:func:`shared_value_range`), for honest magnitudes: RISE maps
+  *centred* first (:func:`centred`, each map minus its mean: how much more likely the class
+  is when a part is kept than on average) on a range symmetric about 0; LIME's signed
+  weights as they are.
+
+:func:`range_coverage` measures how much of a colour range a map's values use;
 :func:`flatness` says when a map has hardly any contrast to show.
 """
 
@@ -47,6 +56,33 @@ def shared_value_range(maps: Iterable[np.ndarray]) -> tuple[float, float]:
         m = max(-lo, abs(hi))
         return -m, m
     return lo, hi
+
+
+def centred(saliency: np.ndarray) -> np.ndarray:
+    """``saliency`` minus its mean, as float64 (H, W): values above 0 are above average."""
+    sal = _check_saliency(saliency).astype(np.float64)
+    return sal - float(sal.mean())
+
+
+def percentile_range(saliency: np.ndarray) -> tuple[float, float]:
+    """The map's 1st and 99th percentiles: its spread with a stray pixel ignored."""
+    q1, q99 = np.percentile(_check_saliency(saliency), [1.0, 99.0])
+    return float(q1), float(q99)
+
+
+def range_coverage(saliency: np.ndarray, value_range: tuple[float, float]) -> float:
+    """The fraction of ``value_range`` that the map's values span, in [0, 1].
+
+    ``(min(hi, max) - max(lo, min)) / (hi - lo)``: 1 when the map uses every colour of the
+    range, about 0 for a map drawn as one flat colour. A constant map covers 0.
+    """
+    checked = check_value_range(value_range)
+    if checked is None:
+        raise ValueError("range_coverage needs a value range (lo, hi)")
+    lo, hi = checked
+    sal = _check_saliency(saliency)
+    top, bottom = min(hi, float(sal.max())), max(lo, float(sal.min()))
+    return max(0.0, top - bottom) / (hi - lo)
 
 
 def check_value_range(value_range: object) -> tuple[float, float] | None:
@@ -92,9 +128,8 @@ def nice_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], l
 
 def map_spread(saliency: np.ndarray) -> float:
     """The map's robust spread: its 99th minus its 1st percentile (one stray pixel ignored)."""
-    sal = _check_saliency(saliency)
-    q1, q99 = np.percentile(sal, [1.0, 99.0])
-    return float(q99 - q1)
+    q1, q99 = percentile_range(saliency)
+    return q99 - q1
 
 
 def flatness(saliency: np.ndarray, method: str, probability: float) -> float:
