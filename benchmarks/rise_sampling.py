@@ -38,6 +38,7 @@ import numpy as np
 
 from xai_core.explainers.rise.masks import plan_masks
 from xai_core.stats import STOP_ALPHA, doubling_looks, noise_dof, noise_dof_within, replicate_r
+from xai_core.testing import ground_truth_model
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -97,22 +98,9 @@ def texture_model(size: int = 64) -> tuple[Predict, np.ndarray]:
 
 
 def three_regions_model(size: int = 64) -> tuple[Predict, np.ndarray]:
-    """The tests' known-answer model (``tests.fixtures.ground_truth_model``), rebuilt
-    here so that benchmarks import nothing from ``tests`` (the tuning model, not held out)."""
-    q = size // 8
-    regions = [(slice(q, 3 * q), slice(5 * q, 7 * q)), (slice(5 * q, 7 * q), slice(q, 3 * q)),
-               (slice(5 * q, 6 * q), slice(5 * q, 6 * q))]
-    weights = (0.6, 0.3, -0.3)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        x = np.asarray(images, np.float32)
-        z = sum(w * x[:, r, c, :].mean(axis=(1, 2, 3)) / 255.0
-                for w, (r, c) in zip(weights, regions, strict=True))
-        s = 1.0 / (1.0 + np.exp(-(6.0 * z - 1.5)))
-        return np.stack([1.0 - s, s], axis=1).astype(np.float32)
-
-    rng = np.random.default_rng(0)
-    return predict, (170.0 + 60.0 * rng.random((size, size, 3))).astype(np.float32)
+    """The tests' known-answer model (:func:`xai_core.testing.ground_truth_model`): the
+    model the stop was tuned on, not held out."""
+    return ground_truth_model(size)
 
 
 def blobs_model(size: int = 64) -> tuple[Predict, np.ndarray]:

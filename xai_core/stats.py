@@ -4,7 +4,7 @@ Used by the dataset study (paired comparisons of images, Holm's correction for t
 claims of one summary), by the anytime stops of RISE and LIME (the replicate bound, the
 noise dimension, the check schedule) and by the sanity check. Each procedure names the
 paper or textbook it comes from, and its promise is tested by simulation at the sizes
-users have (``tests/test_stats.py``).
+users have (``tests/test_stats.py``; the stops' in ``tests/test_stop_stats.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import chi2
+from scipy.stats import f as f_dist
 
 # ---------------------------------------------------------------------------------------
 # Paired comparisons and many claims at once (the dataset study, the sanity check)
@@ -325,13 +327,6 @@ def holm(p_values: Sequence[float] | np.ndarray, alpha: float = 0.05) -> Holm:
 #: Default significance of the automatic stops: at most this share of stopped maps may
 #: fall short of the promised correlation (all looks of a run together).
 STOP_ALPHA = 0.05
-
-# this section's imports stay in it, so that the two sections can be edited apart
-import math  # noqa: E402
-
-import numpy as np  # noqa: E402
-from scipy.stats import chi2  # noqa: E402
-from scipy.stats import f as f_dist  # noqa: E402
 
 
 def look_alpha(look: int, alpha: float = STOP_ALPHA) -> float:
