@@ -109,3 +109,21 @@ def test_block_r_and_the_within_block_dimension():
         noise_dof_within(sub, 3)
     with pytest.raises(ValueError, match="replicates"):
         block_r(blocks[:1])
+
+
+def test_the_sampling_benchmark_reports_accuracy_and_stops_per_check(tmp_path, capsys):
+    import json
+
+    from benchmarks.rise_sampling import main
+
+    main(["--models", "disk", "--seeds", "1", "--ref-n", "512", "--samplings", "sobol1",
+          "--candidates", "blocks4-same", "hybrid", "--cache", str(tmp_path)])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    fixed = next(r for r in rows if r["section"] == "fixed")
+    assert fixed["sampling"] == "sobol1" and 0.5 < fixed["mean_r_256"] <= 1.01
+    stops = {r["candidate"]: r for r in rows if r["section"] == "stop"}
+    assert set(stops) == {"blocks4-same", "hybrid"}
+    for r in stops.values():
+        assert set(r["per_check_stops_short"]) == {"64", "128", "256", "512", "1024"}
+        assert r["median_stop"] in (64, 128, 256, 512, 1024)
+    assert list(tmp_path.glob("*.npz"))  # the reference is cached
