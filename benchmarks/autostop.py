@@ -5,7 +5,7 @@ LIME), ``--seeds`` runs with ``stop_at_r = r*`` and a cap; each stopped map is c
 with an unbiased reference of the same method:
 
 - RISE: the average of ``--ref-runs`` independent default runs of ``--ref-n`` masks each
-  (scrambled Sobol replicates are unbiased for the paper's expected map, the centred
+  (a scrambled Sobol sequence is unbiased for the paper's expected map, the centred
   estimator up to O(1/N));
 - LIME: the average of ``--ref-runs`` independent large-sample fits of lime's local model
   on the *same* segmentation (SLIC here: deterministic, so every seed's run has it).
@@ -14,7 +14,8 @@ The reference's own noise is accounted for: with k independent reference maps of
 pairwise correlation c, their average has reliability ``R = k c / (1 + (k - 1) c)``, and
 each observed correlation is divided by ``sqrt(R)`` (Spearman's correction for
 attenuation). Reported: how many runs stopped by themselves (the others used the whole
-cap), the share of those automatic stops whose corrected r reached r*, and the median
+cap), the share of those automatic stops whose corrected r reached r*, overall and per
+check (``per_check_stops_short``: passes -> [stops, of which short of r*]), and the median
 and 90th percentile of forward passes at the stop. Peer: Xplique's RISE at a fixed
 budget (``--peer-n``), scored the same way against our RISE reference (its masks are
 nearest-neighbour grids, so its limit differs slightly from ours); skipped when Xplique
@@ -108,8 +109,14 @@ def _summary(case: str, method: str, passes: list[int], rs: list[float], r_star:
     auto = auto if auto is not None else [False] * len(passes)
     r = np.asarray(rs)
     stopped = r[np.asarray(auto, bool)]
+    per_check: dict[str, list[int]] = {}  # passes -> [automatic stops, of which short]
+    for n, ok, rr in zip(passes, auto, rs, strict=True):
+        if ok:
+            row = per_check.setdefault(str(n), [0, 0])
+            row[0] += 1
+            row[1] += int(rr < r_star)
     return {"case": case, "method": method, "runs": len(rs),
-            "auto_stops": int(sum(auto)),
+            "auto_stops": int(sum(auto)), "per_check_stops_short": per_check,
             "share_reached_auto": (round(float(np.mean(stopped >= r_star)), 3)
                                    if len(stopped) else None),
             "share_reached": round(float(np.mean(r >= r_star)), 3),

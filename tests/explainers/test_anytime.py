@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import region_mask, region_predict
 from xai_core import explain_rise
 from xai_core.explainers.rise import RiseFrame, RiseRun, plan_masks, split_half_r
-from xai_core.explainers.rise.estimators import (
+from xai_core.explainers.rise.estimators import Sums
+from xai_core.stats import (
     NOISE_DOF_RANGE,
     STOP_ALPHA,
     TWO_REPLICATE_DOF,
@@ -256,13 +257,16 @@ def test_auto_stop_reaches_the_target_on_the_known_answer_model():
                            stop_at_r=0.95)
         assert res.extra["stopped"] == "auto" and res.forward_passes < 4000
         assert res.extra["r_bound"] >= 0.95
-        assert res.extra["budget_note"].startswith(f"stopped at {res.forward_passes} masks, r ≈")
+        assert res.extra["budget_note"] == (f"stopped at {res.forward_passes} masks: "
+                                            "r ≥ 0.95 with 95% confidence")
         assert np.corrcoef(res.saliency.ravel(), ref.ravel())[0, 1] >= 0.95
 
 
 def test_a_run_that_hits_the_cap_says_so(bright_image):
     res = explain_rise(region_predict, bright_image, 1, n_masks=64, stop_at_r=0.999)
-    assert res.extra["stopped"] == "cap" and "cap" in res.extra["budget_note"]
+    assert res.extra["stopped"] == "cap"
+    assert res.extra["budget_note"].startswith("used the cap of 64 masks; r ")
+    assert res.extra["budget_note"].endswith("estimated, not yet certain to reach 1.00")
     assert explain_rise(region_predict, bright_image, 1, n_masks=64).extra["stopped"] == "fixed"
 
 
@@ -329,15 +333,47 @@ def test_auto_stop_checks_only_at_the_doubling_points(bright_image):
         # batches end at each check so that the stop does not depend on the batch size
         assert {64, 128}.issubset({f.n_masks for f in frames}) or frames[-1].n_masks == 64
         stops.add(run.n_done)
-        assert run.looks() == 5 and run.replicates == 4
+        assert run.looks() == 5 and run.replicates == 1
     assert stops <= {64, 128, 256, 512, 1000}
 
 
-def test_two_replicates_stop_with_the_assumed_noise_dimension():
-    predict, image = ground_truth_model(64)
-    run = RiseRun(predict, image, max_masks=1024, batch_size=64, seed=0, replicates=2)
-    run.run(1, stop_at_r=0.95)
-    assert run.n_done in (64, 128, 256, 512) and run.converged(1, 0.95)
+def test_the_error_estimate_compares_consecutive_blocks_at_each_check():
+    rng = np.random.default_rng(0)
+    masks = rng.random((200, 30)).astype(np.float32)
+    scores = rng.random(200).astype(np.float32)
+    sums = Sums(30, first=16)
+    assert sums.at_check() is None
+    for a, b in ((0, 10), (10, 40), (40, 64), (64, 100), (100, 200)):  # any batching
+        sums.add(masks[a:b], scores[a:b])
+        if b == 64:  # a check: 8 sub-blocks of 8 masks, in order
+            sub, blocks, halves = sums.at_check().block_maps("plain", 0.5)
+            for g in range(8):
+                expect = scores[8 * g:8 * g + 8] @ masks[8 * g:8 * g + 8] / (8 * 0.5)
+                np.testing.assert_allclose(sub[g], expect, rtol=1e-5)
+            np.testing.assert_allclose(blocks[1], (sub[2] + sub[3]) / 2, rtol=1e-5)
+            np.testing.assert_allclose(halves[1], sub[4:].mean(axis=0), rtol=1e-5)
+    # between checks (200 masks), the readings are those of the last check (128 masks)
+    _, blocks, _ = sums.at_check().block_maps("centered", 0.5)
+    for k in range(4):
+        rows = slice(32 * k, 32 * k + 32)
+        s = scores[rows].astype(np.float64)
+        expect = s.mean() + ((s - s.mean()) @ masks[rows]) / (32 * 0.5)
+        np.testing.assert_allclose(blocks[k], expect, rtol=1e-5)
+    assert sums.done == 200 and sums.n.sum() == 200
+    with pytest.raises(ValueError, match="multiple of 8"):
+        Sums(30, first=12)
+
+
+def test_interleaved_replicates_stay_available_and_one_sequence_is_the_default(bright_image):
+    one = RiseRun(region_predict, bright_image, max_masks=128, seed=2)
+    two = RiseRun(region_predict, bright_image, max_masks=128, seed=2, replicates=2)
+    assert one.replicates == 1 and two.replicates == 2
+    np.testing.assert_array_equal(one.plan.grids.sum(axis=0), 64)  # one balanced sequence
+    assert not np.array_equal(one.run(1), two.run(1))
+    with pytest.raises(ValueError, match="replicates"):
+        RiseRun(region_predict, bright_image, replicates=0)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        RiseRun(region_predict, bright_image, first_check=60)
 
 
 def test_a_run_read_before_its_end_says_so_and_a_fixed_run_looks_once(bright_image):
@@ -350,3 +386,14 @@ def test_a_run_read_before_its_end_says_so_and_a_fixed_run_looks_once(bright_ima
     assert run.r_bound(1, looks=1) > run.r_bound(1)
     fixed = run.explanation(1)
     assert fixed.extra["stopped"] == "fixed" and fixed.extra["r_bound"] == round(run.r_bound(1, looks=1), 4)
+
+
+def test_before_the_first_check_there_is_no_estimate_to_show(bright_image):
+    run = RiseRun(region_predict, bright_image, max_masks=128, batch_size=32, seed=0)
+    frames = list(run.frames(1))
+    assert [f.n_masks for f in frames] == [32, 64, 96, 128]
+    assert np.isnan(frames[0].r_estimate) and np.isnan(frames[0].r_bound)
+    assert 0.0 <= frames[1].r_bound <= frames[1].r_estimate <= 1.0
+    assert frames[2].r_estimate == frames[1].r_estimate  # between checks: the last check's
+    res = explain_rise(region_predict, bright_image, 1, n_masks=32)
+    assert res.extra["r_estimate"] is None and res.extra["budget_note"] == "32 masks (fixed budget)"

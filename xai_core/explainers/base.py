@@ -1,4 +1,5 @@
-"""The one result type of every explainer: :class:`Explanation`."""
+"""The one result type of every explainer (:class:`Explanation`) and what the anytime
+explainers (RISE, LIME) share: the check of ``stop_at_r`` and the budget sentence."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ class Explanation:
         of the map with its infinite-budget limit), ``r_bound`` (its lower confidence
         bound, what ``stop_at_r`` uses), ``stopped`` (``"auto"``, ``"cap"``, ``"fixed"``,
         or ``"partial"`` for a :class:`RiseRun` read before it ended) and
-        ``budget_note``, a sentence for the display ("stopped at 256 masks, r ≈ 0.97").
+        ``budget_note``, one sentence for the display (:func:`budget_note`: "stopped at
+        512 masks: r ≥ 0.95 with 95% confidence").
         RISE: ``masks_used``. LIME: ``samples_used``, ``segments`` (int32 (H, W)
         superpixel ids), ``weights`` ({superpixel: signed weight}, by
         decreasing |weight|), ``lime_score_r2``, ``lime_intercept``,
@@ -111,3 +113,48 @@ class Explanation:
             "saliency_range": [float(self.saliency.min()), float(self.saliency.max())],
             **scalars,
         }
+
+
+def check_stop_at_r(stop_at_r: float | None) -> float | None:
+    """``stop_at_r`` as a float, or ``None``; ``ValueError`` unless it lies in (0, 1)."""
+    if stop_at_r is None:
+        return None
+    if isinstance(stop_at_r, bool) or not isinstance(stop_at_r, (int, float, np.floating)):
+        raise ValueError(f"stop_at_r must be None or a number in (0, 1); got {stop_at_r!r}")
+    if not 0.0 < float(stop_at_r) < 1.0:
+        raise ValueError(f"stop_at_r must lie strictly between 0 and 1; got {stop_at_r}")
+    return float(stop_at_r)
+
+
+def _approx(r: float) -> str:
+    """``≈ 0.97``, or ``> 0.99`` where two decimals would round up to a perfect 1.00."""
+    return "> 0.99" if r >= 0.995 else f"≈ {r:.2f}"
+
+
+def budget_note(n: int, r: float | None, stop_at_r: float | None, converged: bool,
+                unit: str, capped: bool = True, confidence: float = 0.95) -> dict[str, str]:
+    """``stopped`` and ``budget_note`` of an anytime result (RISE masks or LIME samples).
+
+    ``stopped``: ``"fixed"`` (no automatic stop asked), ``"auto"`` (the bound reached
+    ``stop_at_r``), ``"cap"`` (used the whole budget first) or ``"partial"`` (a run read
+    before either, e.g. a :class:`~xai_core.explainers.rise.RiseRun` stepped by hand).
+    ``budget_note`` is one sentence that says which, never two that contradict::
+
+        stopped at 512 masks: r ≥ 0.95 with 95% confidence
+        used the cap of 1024 masks; r ≈ 0.97 estimated, not yet certain to reach 0.95
+        256 masks so far; r ≈ 0.93 estimated, not yet certain to reach 0.95
+        1024 masks (fixed budget); r ≈ 0.98 estimated
+
+    ``r`` is the point estimate (``None``: too few samples to say).
+    """
+    est = "" if r is None else f"; r {_approx(r)} estimated"
+    if stop_at_r is None:
+        return {"stopped": "fixed", "budget_note": f"{n} {unit} (fixed budget){est}"}
+    if converged:
+        return {"stopped": "auto",
+                "budget_note": f"stopped at {n} {unit}: r ≥ {stop_at_r:.2f} with "
+                               f"{confidence:.0%} confidence"}
+    pending = f", not yet certain to reach {stop_at_r:.2f}"
+    if not capped:
+        return {"stopped": "partial", "budget_note": f"{n} {unit} so far{est}{pending}"}
+    return {"stopped": "cap", "budget_note": f"used the cap of {n} {unit}{est}{pending}"}

@@ -31,7 +31,7 @@ the budget, as for RISE) the samples are split into R = 2 interleaved, independe
 replicates (sample i in replicate i % 2); lime's local model is fitted on each, and
 their agreement bounds the correlation of the map fitted on all samples with the map
 of infinitely many samples of the same segmentation
-(:func:`~xai_core.explainers.rise.estimators.replicate_r`, pixels weighted by superpixel
+(:func:`~xai_core.stats.replicate_r`, pixels weighted by superpixel
 area, the error rate spent over the checks as for RISE). The run stops at the first
 check where that lower bound reaches ``stop_at_r``; the map is lime's fit on the samples
 used, i.e. the map ``num_samples=n`` would give with the same seed's draws.
@@ -67,16 +67,9 @@ from xai_core._common import (
     check_probabilities,
     flag_scores,
 )
-from xai_core.explainers.base import Explanation
+from xai_core.explainers.base import Explanation, budget_note, check_stop_at_r
 from xai_core.explainers.lime.segmentation import _check_method, _merge_params, segment
-from xai_core.explainers.rise.estimators import (
-    STOP_ALPHA,
-    is_check,
-    look_alpha,
-    look_index,
-    replicate_r,
-)
-from xai_core.explainers.rise.run import _budget_note, _check_stop_at_r
+from xai_core.stats import STOP_ALPHA, is_check, look_alpha, look_index, replicate_r
 
 __all__ = ["HIDE_COLORS", "LimeFrame", "LimeResult", "blur_sigma", "explain_lime",
            "hidden_image"]
@@ -425,7 +418,8 @@ def explain_lime(
         ``num_segments``, ``samples_used``, ``r_estimate``, ``r_bound`` (the replicate
         estimate of the correlation with the infinite-sample map and its confidence
         bound, ``None`` under 2 x 16 samples), ``stopped`` (``"auto"``, ``"cap"`` or
-        ``"fixed"``) and ``budget_note`` ("stopped at 320 samples, r ≈ 0.96"). ``.params``: the settings used (segmentation defaults merged
+        ``"fixed"``) and ``budget_note`` ("stopped at 320 samples: r ≥ 0.95 with 95% confidence"; see
+        :func:`~xai_core.explainers.base.budget_note`). ``.params``: the settings used (segmentation defaults merged
         in, ``kernel_width``, and ``blur_sigma`` for ``hide_color="blur"``).
 
     Raises
@@ -455,7 +449,7 @@ def explain_lime(
         positive_only, batch_size,
     )
     num_samples, num_features, batch_size = int(num_samples), int(num_features), int(batch_size)
-    stop_at_r = _check_stop_at_r(stop_at_r)
+    stop_at_r = check_stop_at_r(stop_at_r)
     check_every = check_int("check_every", check_every, 1, _MAX_SAMPLES)
 
     segments = segment(img, method, seg_params, seed=seed)
@@ -536,7 +530,7 @@ def explain_lime(
         "samples_used": done,
         "r_estimate": None if r_est is None else round(r_est, 4),
         "r_bound": None if r_low is None else round(r_low, 4),
-        **_budget_note(done, r_est, stop_at_r, converged, "samples"),
+        **budget_note(done, r_est, stop_at_r, converged, "samples"),
     }
     if checked.scores_note is not None:
         extra["scores_note"] = checked.scores_note
@@ -564,7 +558,7 @@ def _replicate_r_of_lime(explainer: _BatchedLimeImageExplainer, data: np.ndarray
 
     The bound is ``None`` before ``first_check`` samples (too few per superpixel for a
     fit determined by the data) and off the check points of RISE's schedule
-    (:func:`~xai_core.explainers.rise.estimators.is_check`); the estimate ``None`` under
+    (:func:`~xai_core.stats.is_check`); the estimate ``None`` under
     16 samples per replicate.
     Superpixels count by their area (the correlation is over pixels); the bound assumes
     one independent noise component per superpixel, in the effective number

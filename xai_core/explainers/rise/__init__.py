@@ -1,7 +1,8 @@
 """RISE (Petsiuk, Das & Saenko, 2018): masks, estimators and the anytime run.
 
 - :mod:`~xai_core.explainers.rise.masks`: the mask plan (grids, shifts, samplers).
-- :mod:`~xai_core.explainers.rise.estimators`: plain and centred estimators, split-half r.
+- :mod:`~xai_core.explainers.rise.estimators`: plain and centred estimators, the running sums
+  over consecutive blocks of the masks (the stop's evidence), split-half r.
 - :mod:`~xai_core.explainers.rise.fill`: what a hidden pixel becomes (black, mean, blur...).
 - :mod:`~xai_core.explainers.rise.run`: :class:`RiseRun` (anytime) and :func:`explain_rise`.
 """

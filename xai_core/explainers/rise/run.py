@@ -30,19 +30,22 @@ stop once the map is stable.
 
 A calibrated automatic stop
 ---------------------------
-The masks come from R (default :data:`REPLICATES`) independently scrambled Sobol
-sequences, interleaved, so the R replicate maps are independent and identically
-distributed (randomised QMC): their spread estimates, without bias, the noise left in the
-average map, and so its correlation with the infinite-budget map
-(:func:`~xai_core.explainers.rise.estimators.replicate_r`). ``stop_at_r = r*`` stops at
-the first check where a *lower confidence bound* on that correlation reaches ``r*``. The
-checks are at 64, 128, 256, ... masks (and at the cap): there every replicate holds a
-power of two of its Sobol points, where its balance is best. Each of the J checks a run
-can make uses level ``alpha / J`` (alpha = 0.05), so all of them hold together in about
-95% of runs and the stopped map falls short of ``r*`` in at most about 5% of runs (about:
-the noise's dimension is estimated, see
-:func:`~xai_core.explainers.rise.estimators.noise_dof`). Measured in
-``python -m benchmarks autostop``.
+The masks of a run are one scrambled Sobol sequence (:data:`REPLICATES`), the most
+accurate sampling for its size, so a stopped run gives the map of a fixed budget of the
+same size. ``stop_at_r = r*`` stops at the first check where a *lower confidence bound*
+on the map's correlation with the infinite-budget map reaches ``r*``. The checks are at
+64, 128, 256, ... masks (and at the cap), where the sequence holds a power of two of its
+points and is best balanced. At a check of n masks the bound compares the maps of the
+four consecutive quarters of the masks (:class:`~xai_core.explainers.rise.estimators.Sums`,
+:func:`~xai_core.stats.sobol_blocks_r`) as if they were independent replicates:
+together they are better balanced than each, so their spread overstates the error of the
+pooled map, on the safe side. Each of the J checks a run can make uses level
+``alpha / J`` (alpha = 0.05). The promise is kept at *every* check, not only over all of
+them: simulated on held-out known-answer models and measured on coffee, no check's stops
+fell short of ``r*`` (``tests/test_stop_stats.py``, ``python -m benchmarks.rise_sampling``,
+docs/rise-sampling.md), where the previous construction (four interleaved sequences, the
+noise dimension estimated from the same contrasts as the noise) stopped at 256 masks with
+maps short of 0.95.
 """
 
 from __future__ import annotations
@@ -63,33 +66,28 @@ from xai_core._common import (
     check_target,
     flag_scores,
 )
-from xai_core.explainers.base import Explanation
-from xai_core.explainers.rise.estimators import (
-    ESTIMATORS,
+from xai_core.explainers.base import Explanation, budget_note, check_stop_at_r
+from xai_core.explainers.rise.estimators import ESTIMATORS, SUB_BLOCKS, Sums
+from xai_core.explainers.rise.fill import check_fill, fill_image, fill_record
+from xai_core.explainers.rise.masks import SAMPLERS, MaskPlan, plan_masks
+from xai_core.stats import (
     STOP_ALPHA,
-    Sums,
     doubling_looks,
     is_doubling_check,
     next_doubling_check,
-    noise_dof,
-    replicate_r,
+    sobol_blocks_r,
 )
-from xai_core.explainers.rise.fill import check_fill, fill_image, fill_record
-from xai_core.explainers.rise.masks import SAMPLERS, MaskPlan, plan_masks
 
 #: Largest number of masks accepted.
 MAX_MASKS = 20_000
 #: Smallest number of masks before an automatic stop is considered.
 MIN_AUTO_MASKS = 64
-#: Independent replicates (scrambled Sobol sequences) of a run by default. Measured with
-#: checks at 64, 128, 256, ... masks (16 seeds on coffee, EfficientNet-Lite0; 40-120 on
-#: the known-answer model): 2 replicates converge fastest (coffee at 256 masks: r = 0.953
-#: with the infinite-budget map, vs 0.915 with 4) but their bound is too loose to stop
-#: before 1024 on photos; 4 reach the same r from 512 masks on and let the noise's
-#: effective dimension be estimated per run (:func:`noise_dof`), which stops about half
-#: of the coffee runs at 512 masks (the rest at 1024); 8 are slower everywhere (0.950 at
-#: 512).
-REPLICATES = 4
+#: Scrambled Sobol sequences interleaved in a run by default: one. Measured on held-out
+#: known-answer models (``python -m benchmarks.rise_sampling``, docs/rise-sampling.md):
+#: at 256 masks one sequence reaches r = 0.99 with the large-budget map where four
+#: interleaved ones reach 0.96-0.98 and plain random masks 0.93-0.97; the stop's error
+#: estimate comes from consecutive blocks of the one sequence instead (:class:`Sums`).
+REPLICATES = 1
 
 
 def check_rise_params(n_masks: int, mask_size: int, keep_prob: float, batch_size: int) -> None:
@@ -117,16 +115,6 @@ def _check_sampling(estimator: str, antithetic: bool, sampler: str, keep_prob: f
             f"p={keep_prob} of the cells keeps 1 - p of them); use antithetic=False"
         )
     return bool(antithetic)
-
-
-def _check_stop_at_r(stop_at_r: float | None) -> float | None:
-    if stop_at_r is None:
-        return None
-    if isinstance(stop_at_r, bool) or not isinstance(stop_at_r, (int, float, np.floating)):
-        raise ValueError(f"stop_at_r must be None or a number in (0, 1); got {stop_at_r!r}")
-    if not 0.0 < float(stop_at_r) < 1.0:
-        raise ValueError(f"stop_at_r must lie strictly between 0 and 1; got {stop_at_r}")
-    return float(stop_at_r)
 
 
 def _masked(image: np.ndarray, masks: np.ndarray,
@@ -161,10 +149,12 @@ class RiseFrame:
         float32 (H, W) map from those masks.
     r_estimate
         Estimate of the correlation between this map and the map of infinitely many
-        masks, from the agreement of the run's independent replicates (see
-        :func:`~xai_core.explainers.rise.estimators.replicate_r`), in [0, 1].
+        masks, from the agreement of consecutive blocks of the masks at the last check
+        (see :func:`~xai_core.stats.sobol_blocks_r`), in [0, 1]; NaN before the first
+        check.
     r_bound
-        Its lower confidence bound at this point of the run (what the automatic stop uses).
+        Its lower confidence bound at this point of the run (what the automatic stop
+        uses); NaN before the first check.
     """
 
     n_masks: int
@@ -193,13 +183,16 @@ class RiseRun:
     first_check
         With :meth:`run` and ``stop_at_r``, the convergence is checked (and batches end)
         at ``first_check * 2^j`` masks (default 64, 128, 256, ...) and at ``max_masks``, so
-        the stopping point does not depend on ``batch_size``. There each Sobol replicate
+        the stopping point does not depend on ``batch_size``. There the Sobol sequence
         holds a power of two of its points, where its balance is best (a map of 320 masks
-        is measured *noisier* than one of 256). Best a multiple of ``replicates``.
+        is measured *noisier* than one of 256). A multiple of 8 (the sub-blocks of the
+        error estimate, see :class:`~xai_core.explainers.rise.estimators.Sums`); best
+        also of ``8 * replicates``.
     replicates
-        R, 2 to 16 (default :data:`REPLICATES`): independent replicates of the masks (mask i belongs to
-        replicate i % R; with ``sampler="sobol"`` each is its own scrambled Sobol
-        sequence), whose agreement measures the map's convergence.
+        R, 1 to 16 (default :data:`REPLICATES`): independently scrambled Sobol sequences,
+        interleaved (mask i is point i // R of sequence i % R). One is the most accurate
+        for its size; more exist for comparison. The error estimate does not use them:
+        it compares consecutive blocks of the masks.
     keep_scores
         Keep every class's scores (float32, ``max_masks x K``; 32 MB for 8000 masks of
         1000 classes) so that any target's map can be rebuilt without a model call.
@@ -239,11 +232,10 @@ class RiseRun:
         check_rise_params(max_masks, mask_size, keep_prob, batch_size)
         check_int("seed", seed, 0)
         check_int("first_check", first_check, 1, MAX_MASKS)
-        check_int("replicates", replicates, 2, 16)
-        if first_check % replicates:
-            raise ValueError(f"first_check must be a multiple of replicates ({replicates}) so "
-                             f"that every replicate has as many masks at each check; "
-                             f"got {first_check}")
+        check_int("replicates", replicates, 1, 16)
+        if first_check % SUB_BLOCKS:
+            raise ValueError(f"first_check must be a multiple of {SUB_BLOCKS} (the sub-blocks "
+                             f"of the error estimate); got {first_check}")
         pairs = _check_sampling(estimator, antithetic, sampler, keep_prob)
         self._predict = predict
         self.estimator = estimator
@@ -258,9 +250,6 @@ class RiseRun:
             replicates=int(replicates),
         )
         self.replicates = int(replicates)
-        unit = np.arange(int(max_masks)) // (2 if pairs else 1)
-        # a complementary pair stays in one replicate
-        self._halves = (unit % self.replicates).astype(np.int8)
         self._scores: np.ndarray | None = None  # float32 (max_masks, K), rows 0:n_done filled
         self.n_done = 0
         self.predict_calls = 0
@@ -308,7 +297,7 @@ class RiseRun:
         if self.n_classes is not None:
             target = check_target(target, self.n_classes)
         self._sums.setdefault(target, Sums(self.plan.image_size[0] * self.plan.image_size[1],
-                                           self.replicates))
+                                           self.first_check))
 
     def step(self, n: int | None = None) -> int:
         """Evaluate the next batch (at most ``n`` masks, default ``batch_size``); return n_done."""
@@ -336,7 +325,7 @@ class RiseRun:
         flat = masks.reshape(stop - start, -1)
         for t, sums in self._sums.items():
             if sums.done == start:
-                sums.add(flat, scores[:, t], self._halves[start:stop])
+                sums.add(flat, scores[:, t])
         self.n_done = stop
         return stop
 
@@ -357,7 +346,7 @@ class RiseRun:
             start = sums.done
             stop = min(start + chunk, self.n_done)
             flat = self.plan.render(start, stop).reshape(stop - start, -1)
-            sums.add(flat, self._scores[start:stop, target], self._halves[start:stop])
+            sums.add(flat, self._scores[start:stop, target])
         return sums
 
     def saliency(self, target: int, estimator: str | None = None) -> np.ndarray:
@@ -373,13 +362,13 @@ class RiseRun:
         p = self.plan.keep_prob
         return sums.saliency(est, p).reshape(self.plan.image_size).astype(np.float32)
 
-    def _replicate_maps(self, target: int) -> np.ndarray | None:
-        """float64 (R, H*W): the map of each replicate, or ``None`` before 2 masks each."""
-        sums = self._sums_for(target)
-        if min(sums.n) < 2:
+    def _block_maps(self, target: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """float64 maps of the eighths, quarters and halves of the masks at the last
+        check, or ``None`` before the first check."""
+        checked = self._sums_for(target).at_check()
+        if checked is None:
             return None
-        p = self.plan.keep_prob
-        return np.stack([sums.saliency(self.estimator, p, g) for g in range(sums.groups)])
+        return checked.block_maps(self.estimator, self.plan.keep_prob)
 
     def looks(self) -> int:
         """How many checks an automatic stop of this run can make (see ``first_check``)."""
@@ -396,38 +385,37 @@ class RiseRun:
     def r_estimate(self, target: int) -> float:
         """Estimated correlation of the current map with the infinite-budget map.
 
-        From the agreement of the run's independent replicates (see
-        :func:`~xai_core.explainers.rise.estimators.replicate_r`); 0 before two masks
-        per replicate.
+        From the spread of consecutive blocks of the masks at the last check (the larger
+        of the quarters' and the halves' estimate, :func:`~xai_core.stats.sobol_blocks_r`;
+        the quarters' errs low, the halves' is about right); between checks it is the
+        last check's. 0 before the first check (``first_check``).
         """
-        maps = self._replicate_maps(target)
-        return 0.0 if maps is None else replicate_r(maps)
+        maps = self._block_maps(target)
+        return 0.0 if maps is None else sobol_blocks_r(*maps)
 
     def r_bound(self, target: int, alpha: float = STOP_ALPHA, looks: int | None = None) -> float:
-        """Lower confidence bound on :meth:`r_estimate`, valid at every check of the run.
+        """Lower confidence bound on the correlation, valid at every check of the run.
 
-        The bound of :func:`~xai_core.explainers.rise.estimators.replicate_r` with the
-        noise's effective number of components estimated from the replicates
-        (:func:`~xai_core.explainers.rise.estimators.noise_dof`), at level ``alpha / J``
-        for the J checks the run can make (:meth:`looks`; ``looks=1`` for a run looked at
-        once, e.g. at a fixed budget): by Bonferroni, the bounds of all the checks hold
-        together with probability about ``1 - alpha`` (about: see
-        :func:`~xai_core.explainers.rise.estimators.noise_dof`).
+        :func:`~xai_core.stats.sobol_blocks_r`'s bound at level ``alpha / J`` for the J checks
+        the run can make (:meth:`looks`; ``looks=1`` for a run looked at once, e.g. at a
+        fixed budget): by Bonferroni, the bounds of all the checks hold together with
+        probability about ``1 - alpha``.
         """
-        maps = self._replicate_maps(target)
+        maps = self._block_maps(target)
         return 0.0 if maps is None else self._bound_of(maps, alpha, looks)
 
-    def _bound_of(self, maps: np.ndarray, alpha: float = STOP_ALPHA,
-                  looks: int | None = None) -> float:
+    def _bound_of(self, maps: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  alpha: float = STOP_ALPHA, looks: int | None = None) -> float:
         j = self.looks() if looks is None else int(looks)
-        return replicate_r(maps, dof_per_replicate=noise_dof(maps), alpha=alpha / j)
+        return sobol_blocks_r(*maps, alpha=alpha / j)
 
     def _agreement(self, target: int, looks: int | None = None) -> tuple[float, float]:
-        """:meth:`r_estimate` and :meth:`r_bound` from one build of the replicate maps."""
-        maps = self._replicate_maps(target)
+        """:meth:`r_estimate` and :meth:`r_bound` from one build of the block maps (NaN
+        before the first check: nothing to estimate from yet)."""
+        maps = self._block_maps(target)
         if maps is None:
-            return 0.0, 0.0
-        return replicate_r(maps), self._bound_of(maps, looks=looks)
+            return math.nan, math.nan
+        return sobol_blocks_r(*maps), self._bound_of(maps, looks=looks)
 
     def converged(self, target: int, r: float = 0.95) -> bool:
         """Whether the map's correlation with the infinite-budget map is at least ``r``,
@@ -435,7 +423,7 @@ class RiseRun:
         return self._bound_reaches(self.r_bound(target), r)
 
     def _bound_reaches(self, bound: float, r: float) -> bool:
-        r = _check_stop_at_r(r)
+        r = check_stop_at_r(r)
         return self.n_done >= self._first_check and bound >= r
 
     def _already_converged(self, target: int, stop_at_r: float | None) -> bool:
@@ -447,7 +435,7 @@ class RiseRun:
     def _advance(self, target: int, stop_at_r: float | None,
                  progress: ProgressFn | None) -> Iterator[None]:
         """Step batch by batch (yielding after each) until done or converged."""
-        stop_at_r = _check_stop_at_r(stop_at_r)
+        stop_at_r = check_stop_at_r(stop_at_r)
         self.track(target)
         if self._already_converged(target, stop_at_r):  # e.g. another class of a stopped run
             yield
@@ -508,7 +496,8 @@ class RiseRun:
         ``extra``: ``masks_used``, ``r_estimate``, ``r_bound`` (see :meth:`r_bound`),
         ``stopped`` (``"auto"``: converged at ``stop_at_r``; ``"cap"``: used all
         ``n_masks`` without converging; ``"fixed"``: no ``stop_at_r``) and ``budget_note``,
-        a sentence for the display ("stopped at 128 masks, r ≈ 0.97").
+        one sentence for the display (see :func:`~xai_core.explainers.base.budget_note`:
+        "stopped at 512 masks: r ≥ 0.95 with 95% confidence").
         """
         params = {"method": "rise", "n_masks": self.max_masks, "mask_size": self.plan.mask_size,
                   "keep_prob": self.plan.keep_prob, "stop_at_r": stop_at_r,
@@ -518,10 +507,10 @@ class RiseRun:
                   "replicates": self.replicates, "first_check": self.first_check}
         # a fixed budget is looked at once; an automatic stop's bound counts all its checks
         est, low = self._agreement(target, looks=None if stop_at_r is not None else 1)
-        r_est = round(est, 4) if self.n_done else None
+        r_est = None if math.isnan(est) else round(est, 4)
         extra = {"masks_used": self.n_done, "r_estimate": r_est,
-                 "r_bound": round(low, 4) if self.n_done else None,
-                 **_budget_note(self.n_done, r_est, stop_at_r,
+                 "r_bound": None if math.isnan(low) else round(low, 4),
+                 **budget_note(self.n_done, r_est, stop_at_r,
                                 stop_at_r is not None and self._bound_reaches(low, stop_at_r),
                                 "masks", capped=self.n_done >= self.max_masks)}
         if self.scores_note is not None:
@@ -529,26 +518,6 @@ class RiseRun:
         return Explanation("rise", self.saliency(target), self._img, int(target), params,
                            forward_passes=self.forward_passes, wall_s=float(wall_s),
                            probability=float(probability), extra=extra)
-
-
-def _budget_note(n: int, r: float | None, stop_at_r: float | None, converged: bool,
-                 unit: str, capped: bool = True) -> dict[str, str]:
-    """``stopped`` and ``budget_note`` of an anytime result (RISE masks or LIME samples).
-
-    ``stopped``: ``"fixed"`` (no automatic stop asked), ``"auto"`` (converged), ``"cap"``
-    (used the whole budget first) or ``"partial"`` (a run read before either, e.g. a
-    :class:`RiseRun` stepped by hand).
-    """
-    r_text = "" if r is None else f", r ≈ {r:.2f}"
-    if stop_at_r is None:
-        return {"stopped": "fixed", "budget_note": f"{n} {unit}{r_text}"}
-    if converged:
-        return {"stopped": "auto", "budget_note": f"stopped at {n} {unit}{r_text}"}
-    if not capped:
-        return {"stopped": "partial",
-                "budget_note": f"{n} {unit} so far, not yet r ≥ {stop_at_r:.2f}{r_text}"}
-    return {"stopped": "cap",
-            "budget_note": f"used all {n} {unit} (the cap) before r ≥ {stop_at_r:.2f}{r_text}"}
 
 
 def explain_rise(
@@ -611,13 +580,14 @@ def explain_rise(
         distribution and uses its estimator. What a hidden pixel becomes is ``fill``.
     stop_at_r
         If given (e.g. 0.95), stop once the map's correlation with the infinite-budget
-        map is at least this with 95% confidence (a lower bound from R independent
-        replicates, corrected for checking repeatedly; checked at 64, 128, 256, ...
-        masks). ``n_masks`` is then the cap: best a power of two times 64 (1024), where
+        map is at least this with 95% confidence (a lower bound from the spread of four
+        consecutive blocks of the masks, corrected for checking repeatedly; checked at
+        64, 128, 256, ... masks). The map is the one a fixed budget of the same size
+        gives. ``n_masks`` is then the cap: best a power of two times 64 (1024), where
         the last check falls on a balanced point.
     replicates, first_check
-        See :class:`RiseRun` (:data:`REPLICATES` independently scrambled replicates;
-        checks at ``first_check * 2^j`` masks).
+        See :class:`RiseRun` (default: one scrambled Sobol sequence; checks at
+        ``first_check * 2^j`` masks).
     fill
         What a hidden pixel becomes (a pixel with mask value m is ``m * image + (1 - m)
         * fill``): ``"black"`` (default; 0 in RGB before the model's preprocessing),
@@ -652,7 +622,7 @@ def explain_rise(
     check_int("seed", seed, 0)
     check_int("target", target, 0)
     _check_sampling(estimator, antithetic, sampler, keep_prob)
-    stop_at_r = _check_stop_at_r(stop_at_r)
+    stop_at_r = check_stop_at_r(stop_at_r)
     run = RiseRun(predict, image, max_masks=n_masks, mask_size=mask_size, keep_prob=keep_prob,
                   batch_size=batch_size, seed=seed, estimator=estimator, antithetic=antithetic,
                   sampler=sampler, keep_scores=False, replicates=replicates,
