@@ -40,7 +40,7 @@ def _auto_budget(prefix: str, default: float | None, unit: str) -> float | None:
     on = toggle(
         "Auto budget: stop once the map is stable", default is not None, f"{prefix}auto",
         help=f"Stops as soon as the map correlates r ≥ {AUTO_R} with the map of infinitely many "
-             f"{unit} (95% confidence, from independent replicates); the number of {unit} "
+             f"{unit} (95% confidence, from how much blocks of the {unit} agree); the number of {unit} "
              "above is then the most it may use. Off: always use them all.")
     return AUTO_R if on else None
 
