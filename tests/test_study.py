@@ -627,6 +627,21 @@ def test_an_unreachable_address_fails_at_once_in_one_line(photos, tmp_path, caps
         check_reachable("ray://somewhere")
 
 
+def test_an_open_port_that_is_not_ray_is_refused_quickly():
+    """A listening socket that never speaks gRPC (e.g. a web server on the port):
+    refused after the handshake's timeout, where Ray would retry for minutes."""
+    import socket
+
+    from xai_core.study.runner import check_reachable
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with pytest.raises(ConnectionError, match="not as a Ray cluster"):
+            check_reachable(f"127.0.0.1:{port}", timeout=0.5)
+
+
 @pytest.mark.parametrize("nodes, requested, tasks, expected", [
     ([2], 1000, 15, (2, 1)),  # --workers 1000 on 2 cores
     ([2], None, 15, (2, 1)),
