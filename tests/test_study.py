@@ -671,8 +671,19 @@ def test_a_worker_runs_its_model_on_the_threads_it_was_given(monkeypatch):
     import os
 
     assert default_threads() == os.cpu_count()
-    use_threads(1)  # TensorFlow already runs in this process: only LiteRT's count changes
-    assert os.environ["XAI_THREADS"] == "1" and default_threads() == 1
+    import cv2
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    before = cv2.getNumThreads()
+    blas = max((i["num_threads"] for i in threadpool_info()), default=1)
+    try:
+        use_threads(1)  # TensorFlow already runs in this process: its pools stay
+        assert os.environ["XAI_THREADS"] == "1" and default_threads() == 1
+        assert cv2.getNumThreads() == 1
+        assert all(i["num_threads"] == 1 for i in threadpool_info())
+    finally:
+        cv2.setNumThreads(before)
+        threadpool_limits(blas)
 
 
 # --- results.csv under hostile names and damage --------------------------------------------
