@@ -226,10 +226,12 @@ def bench_ray_scaling(args: argparse.Namespace) -> None:
         one_c = statistics.median(x.get("compute_s", float("nan")) for x in runs[1])
         two_c = statistics.median(x.get("compute_s", float("nan")) for x in runs[2])
         # the one-CPU cluster asked for 3 workers: a note and one worker, no wait
+        few = root / "few"  # 3 explanations: the workers are clamped by the CPUs alone
+        _photos(few, 3)
         cluster = _Cluster([1], root / "ray1")
         try:
             out = root / "out-clamp"
-            clamp = _study(data, model, out, cluster.address, 3, args.n_masks, args.hang_limit)
+            clamp = _study(few, model, out, cluster.address, 3, 64, args.hang_limit)
         finally:
             cluster.shutdown()
     summary = {

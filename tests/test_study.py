@@ -552,6 +552,21 @@ def test_an_unreachable_address_fails_at_once_in_one_line(photos, tmp_path, caps
         check_reachable("ray://somewhere")
 
 
+def test_an_open_port_that_is_not_ray_is_refused_quickly():
+    """A listening socket that never speaks gRPC (e.g. a web server on the port):
+    refused after the handshake's timeout, where Ray would retry for minutes."""
+    import socket
+
+    from xai_core.study.runner import check_reachable
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with pytest.raises(ConnectionError, match="not as a Ray cluster"):
+            check_reachable(f"127.0.0.1:{port}", timeout=0.5)
+
+
 @pytest.mark.parametrize("nodes, requested, tasks, expected", [
     ([2], 1000, 15, (2, 1)),  # --workers 1000 on 2 cores
     ([2], None, 15, (2, 1)),
@@ -581,8 +596,19 @@ def test_a_worker_runs_its_model_on_the_threads_it_was_given(monkeypatch):
     import os
 
     assert default_threads() == os.cpu_count()
-    use_threads(1)  # TensorFlow already runs in this process: only LiteRT's count changes
-    assert os.environ["XAI_THREADS"] == "1" and default_threads() == 1
+    import cv2
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    before = cv2.getNumThreads()
+    blas = max((i["num_threads"] for i in threadpool_info()), default=1)
+    try:
+        use_threads(1)  # TensorFlow already runs in this process: its pools stay
+        assert os.environ["XAI_THREADS"] == "1" and default_threads() == 1
+        assert cv2.getNumThreads() == 1
+        assert all(i["num_threads"] == 1 for i in threadpool_info())
+    finally:
+        cv2.setNumThreads(before)
+        threadpool_limits(blas)
 
 
 # --- results.csv under hostile names and damage --------------------------------------------
