@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,7 @@ from dashboard.models import (
     unavailable_note,
 )
 from dashboard.state import number, selectbox, show_url_warnings, slider, toggle
+from xai_core.store import image_key as store_image_key
 
 UPLOAD = "upload your own…"
 
@@ -62,8 +62,7 @@ class Context:
 
 def image_key(raw: np.ndarray, clf: xc.Classifier, fit: str = "crop") -> str:
     """Cache key of an image as a model sees it: content hash + input size (+ fit)."""
-    digest = hashlib.sha1(np.ascontiguousarray(raw).tobytes()).hexdigest()[:16]
-    return f"{digest}@{clf.input_size[0]}x{clf.input_size[1]}" + ("" if fit == "crop" else f"-{fit}")
+    return store_image_key(raw, clf.input_size, fit)
 
 
 def _resolve_model(choices: list[str]) -> tuple[str | None, tuple[str, str | None, str] | None]:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import ui
+from xai_core.views import PAGE_DEFAULTS
 
 ctx = ui.page_intro(
     "🔍 Saliency Lab",
@@ -29,5 +30,5 @@ if ctx is not None:
         # each row appears as soon as its map is ready: RISE first, then LIME
         ui.show_as_ready("home", [
             lambda method=method: ui.run(ctx, method, ui.default_params(method), target)
-            for method in ("rise", "lime")], ctx)
+            for method in PAGE_DEFAULTS["home"]["methods"]], ctx)
     ui.auc_summary()
