@@ -42,14 +42,15 @@ class Task:
     compute: Callable[[ProgressFn | None], Any]
 
 
-def photos(data: str | Path | None = None) -> list[tuple[str, np.ndarray]]:
-    """``(name, uint8 photo)``: the sample photos, then the images of ``data`` (default ``data/``).
+def photos(data: str | Path | None = None, *, samples: bool = True) -> list[tuple[str, np.ndarray]]:
+    """``(name, uint8 photo)``: the sample photos (unless ``samples`` is false), then the
+    images of ``data`` (default ``data/``).
 
     Names are the ones the dashboard's image picker uses (``"coffee"``, ``"espresso/coffee.png"``).
     """
     from xai_core.images import SAMPLE_IMAGES, data_images, list_images, load_image, load_sample
 
-    out = [(name, load()) for name, load in SAMPLE_IMAGES.items()]
+    out = [(name, load()) for name, load in SAMPLE_IMAGES.items()] if samples else []
     if data is None:
         out += [(n, load_sample(n)) for names in data_images().values() for n in names]
     else:
@@ -156,6 +157,8 @@ def _parser() -> argparse.ArgumentParser:
                         "uses its own two)")
     p.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES, metavar="PAGE",
                    help=f"pages to warm: {', '.join(PAGES)}")
+    p.add_argument("--no-samples", action="store_true",
+                   help="only the photos of DATA, not the sample photos that ship with the app")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return p
 
@@ -169,7 +172,7 @@ def main(argv: Sequence[str] | None = None, *, store: ExplanationStore | None = 
     try:
         args = _parser().parse_args(list(argv or []))
         store = store or default_store()
-        images = photos(args.data)
+        images = photos(args.data, samples=not args.no_samples)
     except (UsageError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -211,6 +214,6 @@ def main(argv: Sequence[str] | None = None, *, store: ExplanationStore | None = 
         sys.stderr.write("\n")
     print(f"warm: {done} results for {len(images)} photos, {computed} computed, "
           f"{done - computed - failed} already stored, {failed} failed, "
-          f"{time.perf_counter() - t0:.0f} s; store {store.volume() / 1e6:.0f} of "
+          f"{time.perf_counter() - t0:.0f} s; store {store.volume() / 1e6:.1f} of "
           f"{store.size_limit / 1e6:.0f} MB")
     return 1 if failed else 0
