@@ -121,6 +121,25 @@ def image_label(name: str) -> str:
 
 FIT_LABELS = {"crop": "crop the centre", "pad": "pad to a square (whole photo)"}
 
+#: Session keys of the home page's camera: the widget, and the last photo it took (bytes).
+CAMERA, CAMERA_PHOTO = "camera", "_camera_photo"
+
+
+def _took_photo() -> None:
+    shot = st.session_state.get(CAMERA)
+    if shot is None:  # "Clear photo"
+        st.session_state.pop(CAMERA_PHOTO, None)
+        return
+    st.session_state[CAMERA_PHOTO] = shot.getvalue()  # kept when the page (and widget) changes
+    st.session_state["img"] = UPLOAD  # the picker shows "upload your own…": it is the photo
+
+
+def camera_photo() -> None:
+    """A camera widget: the photo taken becomes the image of every page, like an upload."""
+    st.camera_input("Take a photo of what is on your desk", key=CAMERA, on_change=_took_photo,
+                    help="The photo stays in your session, like an upload; it is never "
+                         "stored on the server or put in a shared link.")
+
 
 def _sidebar_image() -> tuple[np.ndarray, str, bool]:
     names = sample_names()
@@ -138,7 +157,13 @@ def _sidebar_image() -> tuple[np.ndarray, str, bool]:
                 return _decode_upload(up.getvalue()), up.name, True
             except xc.ImageError as exc:
                 st.error(f"**{up.name}**: {exc}")
-        st.info("Showing the first sample until an image is uploaded.")
+        elif st.session_state.get(CAMERA_PHOTO) is not None:
+            try:
+                return _decode_upload(st.session_state[CAMERA_PHOTO]), "camera photo", True
+            except xc.ImageError as exc:
+                st.error(f"**Camera photo**: {exc}")
+        st.info("Showing the first sample until an image is uploaded (or a photo taken on "
+                "the home page).")
         choice = names[0]
     return sample_image(choice), choice, False
 

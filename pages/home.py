@@ -22,6 +22,8 @@ if ctx is not None:
     with right:
         st.subheader("Top-5 classes")
         ui.top_classes(ctx, "home-top5")
+        with st.expander("📷 Explain what is on your desk: take a photo"):
+            ui.camera_photo()
         st.caption("One click explains the top class with the default settings "
                    "(auto budget: each method stops once its map is stable, at most "
                    "1024 masks / 1000 samples).")
