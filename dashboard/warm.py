@@ -65,10 +65,18 @@ def run_warm_up(service: Compute, tasks, *, pause_s: float = 0.5,
     return counts
 
 
+_THREAD = "saliency-lab-warm-up"
+
+
+def _not_from_warm_up(record: logging.LogRecord) -> bool:
+    # The shared model loader draws a spinner; this thread has no page to draw it on.
+    return not (record.getMessage().startswith(f"Thread '{_THREAD}': missing ScriptRunContext"))
+
+
 def _load(name: str) -> Any:
     from dashboard.models import try_model
 
-    clf, _ = try_model(name)
+    clf, _ = try_model(name)  # the sessions' copy of the model: loaded once per process
     return clf
 
 
@@ -89,11 +97,13 @@ def start_from_env(service: Compute, *, load: Callable[[str], Any] = _load) -> t
             todo = warm.tasks(warm.PAGES, [default_model()], warm.photos(), load,
                               choices=model_choices(), weights_present=weights_present)
             counts = run_warm_up(service, todo)
-        except Exception as exc:
-            log.warning("warm-up stopped: %s", type(exc).__name__)
+        except Exception:
+            log.exception("warm-up stopped")  # the server's log, never a user's page
             return
         log.warning("warm-up finished in %.0f s: %s", time.perf_counter() - t0, counts)
 
-    thread = threading.Thread(target=work, name="saliency-lab-warm-up", daemon=True)
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _not_from_warm_up)
+    thread = threading.Thread(target=work, name=_THREAD, daemon=True)
     thread.start()
     return thread

@@ -50,7 +50,12 @@ def photos(data: str | Path | None = None, *, samples: bool = True) -> list[tupl
     """
     from xai_core.images import SAMPLE_IMAGES, data_images, list_images, load_image, load_sample
 
-    out = [(name, load()) for name, load in SAMPLE_IMAGES.items()] if samples else []
+    out = []
+    for name, load in SAMPLE_IMAGES.items() if samples else ():
+        try:
+            out.append((name, load()))
+        except (AttributeError, OSError, ValueError):  # a sample this scikit-image lacks
+            continue
     if data is None:
         out += [(n, load_sample(n)) for names in data_images().values() for n in names]
     else:
