@@ -9,11 +9,12 @@ the app's defaults (auto budget on). Each row is drawn as soon as its own map is
 changes). ``lime_s`` is counted from the click too. Prints one JSON object per image.
 
 ``--store`` measures every page instead, cold and from the warmed explanation store
-(``python -m benchmarks.browser_timing --store``, one command, about 10-15 minutes): for
-each page, the time from clicking its run button with its defaults on a ``data/`` photo to
-the last result row drawn. Cold: an empty store, a fresh server per run. Warm: the store
-filled by ``saliency-lab warm`` first, then a fresh server per run (a restart), so every
-row comes from disk. Two runs of each; JSON lines, then a Markdown table.
+(``python -m benchmarks.browser_timing --store``, one command): for each page, the time
+from clicking its run button with its defaults on a ``data/`` photo to the last result
+row drawn, each page on a freshly started server. Cold: an empty store (the page computes
+every row). Warmed: the store filled once by ``saliency-lab warm``, then every page after
+a restart, so every row comes from disk. Two runs of each; JSON lines, then a Markdown
+table. About 15 minutes on a quiet 2-core machine.
 """
 
 from __future__ import annotations
@@ -75,22 +76,15 @@ def _time_page(browser, base: str, name: str, image: str, timeout_s: float) -> d
     return {"page": name, "s": seconds, "cached_rows": text.count("cached (orig.")}
 
 
-def _pages_on_fresh_server(env: dict, pages: list[str], image: str, timeout_s: float,
-                           log) -> list[dict]:
-    from playwright.sync_api import sync_playwright
-
-    out = []
-    with served_app(env=env, log=log) as (base, _), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                     args=["--no-sandbox", "--disable-gpu"])
-        for name in pages:
-            out.append(_time_page(browser, base, name, image, timeout_s))
-        browser.close()
-    return out
+def _on_fresh_server(browser, env: dict, name: str, image: str, timeout_s: float, log) -> dict:
+    with served_app(env=env, log=log) as (base, _):
+        return _time_page(browser, base, name, image, timeout_s)
 
 
 def store_main(args: argparse.Namespace) -> int:
     """Cold vs warmed-store click-to-last-row times per page (see the module docstring)."""
+    from playwright.sync_api import sync_playwright
+
     cache = Path(args.cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     env = {"XAI_CACHE_DIR": str(cache), "SALIENCY_LAB_WARM": "0"}
@@ -101,25 +95,29 @@ def store_main(args: argparse.Namespace) -> int:
     shutil.copy(ROOT / "data" / args.image, data / args.image)
     rows: dict[tuple[str, str], list[dict]] = {}
     log = open("/tmp/browser_timing_streamlit.log", "w")  # noqa: SIM115
-    with log:
+    with log, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu"])
         for phase in ("cold", "warm"):
+            if phase == "warm":
+                shutil.rmtree(store, ignore_errors=True)
+                t0, load0 = time.perf_counter(), _load()
+                subprocess.run([sys.executable, "-m", "xai_core", "warm", str(data),
+                                "--no-samples", "--quiet", "--pages", *args.pages],
+                               cwd=ROOT, env={**os.environ, **env, "TF_CPP_MIN_LOG_LEVEL": "2"},
+                               check=True)
+                print(json.dumps({"warm_up_s": round(time.perf_counter() - t0, 1),
+                                  "photos": 1, "load": [load0, _load()]}), flush=True)
             for run in (1, 2):
-                if phase == "cold" or run == 1:  # cold: nothing stored; warm: from empty
-                    shutil.rmtree(store, ignore_errors=True)
-                if phase == "warm" and run == 1:
-                    t0, load0 = time.perf_counter(), _load()
-                    subprocess.run([sys.executable, "-m", "xai_core", "warm", str(data),
-                                    "--no-samples", "--quiet", "--pages", *args.pages],
-                                   cwd=ROOT, env={**os.environ, **env, "TF_CPP_MIN_LOG_LEVEL": "2"},
-                                   check=True)
-                    print(json.dumps({"warm_up_s": round(time.perf_counter() - t0, 1),
-                                      "photos": 1, "load": [load0, _load()]}), flush=True)
-                load0 = _load()
-                found = _pages_on_fresh_server(env, args.pages, args.image, args.timeout, log)
-                for r in found:
+                for name in args.pages:  # each page on a freshly started server
+                    if phase == "cold":  # and nothing stored: the page computes every row
+                        shutil.rmtree(store, ignore_errors=True)
+                    load0 = _load()
+                    r = _on_fresh_server(browser, env, name, args.image, args.timeout, log)
                     r.update(phase=phase, run=run, load=[load0, _load()])
-                    rows.setdefault((r["page"], phase), []).append(r)
+                    rows.setdefault((name, phase), []).append(r)
                     print(json.dumps(r), flush=True)
+        browser.close()
     shutil.rmtree(data, ignore_errors=True)
     print("\n| page | cold run 1 (s) | cold run 2 (s) | warmed run 1 (s) | warmed run 2 (s) "
           "| rows from the store (warmed) |")
