@@ -24,6 +24,7 @@ page = st.navigation(
         ],
     }
 )
+ui.compute_service()  # the first visit opens the store (and starts SALIENCY_LAB_WARM's warm-up)
 st.session_state["_ctx_ready"] = False
 ui.sidebar()
 page.run()

@@ -3,11 +3,13 @@
 A shared demo server has a few cores; ten students pressing "Explain" at once must not
 start ten explanations that each get a tenth of the machine (and ten times the memory).
 :class:`WorkQueue` lets ``max_workers`` computations run and lines the rest up in
-arrival order, telling each waiting caller its place while it waits.
+arrival order, telling each waiting caller its place while it waits. Background work
+(the warm-up) asks with a lower priority: it takes a free place only when no user waits.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 import time
@@ -16,7 +18,8 @@ from contextlib import contextmanager
 
 
 class WorkQueue:
-    """At most ``max_workers`` holders at a time; the others wait in arrival order.
+    """At most ``max_workers`` holders at a time; the others wait in arrival order
+    (by priority first: 0, users, before 1, background work).
 
     Parameters
     ----------
@@ -36,7 +39,7 @@ class WorkQueue:
         self.poll_s = poll_s
         self._cond = threading.Condition()
         self._tickets = itertools.count()
-        self._waiting: list[int] = []  # tickets in arrival order
+        self._waiting: list[tuple[int, int]] = []  # (priority, ticket), in serving order
         self._running = 0
         self.longest_wait_s = 0.0
         self.finished = 0
@@ -51,18 +54,27 @@ class WorkQueue:
         with self._cond:
             return len(self._waiting)
 
+    def users_waiting(self) -> int:
+        """Callers of priority 0 (users) waiting in line."""
+        with self._cond:
+            return sum(1 for prio, _ in self._waiting if prio == 0)
+
     @contextmanager
-    def slot(self, on_wait: Callable[[int], None] | None = None) -> Iterator[float]:
+    def slot(self, on_wait: Callable[[int], None] | None = None,
+             priority: int = 0) -> Iterator[float]:
         """Hold one of the ``max_workers`` places for the duration of the ``with`` block.
 
         ``on_wait(place)`` is called while waiting (place 1 = next in line), at least every
-        ``poll_s`` seconds; an exception it raises abandons the place in line. Yields the
-        seconds spent waiting.
+        ``poll_s`` seconds; an exception it raises abandons the place in line. A caller of
+        ``priority`` 1 (background work) is served after every caller of priority 0 that
+        is waiting, whenever it arrived. Yields the seconds spent waiting.
         """
+        if priority not in (0, 1):
+            raise ValueError(f"priority must be 0 (a user) or 1 (background work); got {priority!r}")
         t0 = time.perf_counter()
         with self._cond:
-            ticket = next(self._tickets)
-            self._waiting.append(ticket)
+            ticket = (priority, next(self._tickets))
+            bisect.insort(self._waiting, ticket)
         try:
             while True:
                 with self._cond:

@@ -3,7 +3,6 @@ compute layer, its similarity plot, and showing the row of maps with a verdict."
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -17,6 +16,7 @@ from dashboard.sidebar import Context
 from dashboard.views import computed
 from xai_core.export import sanity_bytes
 from xai_core.sanity import MAX_STAGES
+from xai_core.store import sanity_key
 
 #: Method names as shown.
 LABELS = {"rise": "RISE", "lime": "LIME", "gradcam": "Grad-CAM (white-box)"}
@@ -25,12 +25,12 @@ LABELS = {"rise": "RISE", "lime": "LIME", "gradcam": "Grad-CAM (white-box)"}
 def sanity_check(ctx: Context, method: str, params: dict[str, Any], target: int,
                  max_stages: int = MAX_STAGES) -> xc.RandomizationResult | None:
     """The randomisation test of ``method`` on the page's model and image (cached, queued)."""
-    key = ("sanity", ctx.model_name, ctx.image_key, method, json.dumps(params, sort_keys=True),
-           ctx.seed, int(target), int(max_stages))
+    key = sanity_key(ctx.model_name, ctx.image_key, method, params, ctx.seed, target,
+                    max_stages)
     return computed("Sanity check", "explanations", key,
                     lambda progress: xc.randomization_test(
                         ctx.clf, ctx.image, target, method=method, seed=ctx.seed,
-                        max_stages=max_stages, progress=progress, **params))
+                        max_stages=max_stages, progress=progress, **params), clf=ctx.clf)
 
 
 def layer_label(name: str) -> str:

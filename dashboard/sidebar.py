@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,7 @@ from dashboard.models import (
     unavailable_note,
 )
 from dashboard.state import number, radio, selectbox, show_url_warnings, slider, toggle
+from xai_core.store import image_key as store_image_key
 
 UPLOAD = "upload your own…"
 
@@ -63,8 +63,7 @@ class Context:
 
 def image_key(raw: np.ndarray, clf: xc.Classifier, fit: str = "crop") -> str:
     """Cache key of an image as a model sees it: content hash + input size (+ fit)."""
-    digest = hashlib.sha1(np.ascontiguousarray(raw).tobytes()).hexdigest()[:16]
-    return f"{digest}@{clf.input_size[0]}x{clf.input_size[1]}" + ("" if fit == "crop" else f"-{fit}")
+    return store_image_key(raw, clf.input_size, fit)
 
 
 def _resolve_model(choices: list[str]) -> tuple[str | None, tuple[str, str | None, str] | None]:
@@ -132,6 +131,25 @@ def image_label(name: str) -> str:
 
 FIT_LABELS = {"crop": "crop the centre", "pad": "pad to a square (whole photo)"}
 
+#: Session keys of the home page's camera: the widget, and the last photo it took (bytes).
+CAMERA, CAMERA_PHOTO = "camera", "_camera_photo"
+
+
+def _took_photo() -> None:
+    shot = st.session_state.get(CAMERA)
+    if shot is None:  # "Clear photo"
+        st.session_state.pop(CAMERA_PHOTO, None)
+        return
+    st.session_state[CAMERA_PHOTO] = shot.getvalue()  # kept when the page (and widget) changes
+    st.session_state["img"] = UPLOAD  # the picker shows "upload your own…": it is the photo
+
+
+def camera_photo() -> None:
+    """A camera widget: the photo taken becomes the image of every page, like an upload."""
+    st.camera_input("Take a photo of what is on your desk", key=CAMERA, on_change=_took_photo,
+                    help="The photo stays in your session, like an upload; it is never "
+                         "stored on the server or put in a shared link.")
+
 
 #: What a page says while the sidebar waits for an upload (e.g. a link made after one).
 AWAITING_UPLOAD = ("**No image yet: this view is set to an uploaded image.** Uploads stay in "
@@ -166,7 +184,13 @@ def _sidebar_image() -> tuple[np.ndarray, str, bool] | None:
                          "for one upload; resize it and try again")
             st.info("Showing the first sample until an image is uploaded.")
             return sample_image(names[0]), names[0], False
-        st.info("Nothing to explain until an image is uploaded.")
+        if st.session_state.get(CAMERA_PHOTO) is not None:
+            try:
+                return _decode_upload(st.session_state[CAMERA_PHOTO]), "camera photo", True
+            except (xc.ImageError, ValueError) as exc:
+                st.error(f"**Camera photo**: {exc}")
+        st.info("Nothing to explain until an image is uploaded (or a photo taken on the home "
+                "page).")
         return None
     return sample_image(choice), choice, False
 

@@ -18,6 +18,7 @@ from dashboard.sanity import sanity_check, sanity_figure, show_sanity
 from dashboard.sidebar import (
     Context,
     cached_probabilities,
+    camera_photo,
     context,
     image_key,
     image_label,
@@ -45,6 +46,7 @@ __all__ = [
     "Result",
     "auc_summary",
     "cached_probabilities",
+    "camera_photo",
     "compute_service",
     "computed",
     "context",

@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 import xai_core as xc
-from dashboard.compute import Compute, Request, workers_from_env
+from dashboard.compute import SAME_VIEW, Compute, Request, workers_from_env
 from dashboard.sidebar import Context, cached_probabilities
 
 
@@ -36,9 +36,15 @@ def compute_service() -> Compute:
     ``SALIENCY_LAB_WORKERS`` explanations run at once (default: half the CPU cores, at
     least 1: the model already uses every core); the others wait their turn. A plain
     ``st.cache_data`` cannot hold results: it refuses the progress-bar updates made while
-    an explanation runs (CacheReplayClosureError).
+    an explanation runs (CacheReplayClosureError). Results are kept in the explanation
+    store on disk (see :mod:`xai_core.store`); ``SALIENCY_LAB_WARM=1`` starts the warm-up
+    of every page's default views in the background (see :mod:`dashboard.warm`).
     """
-    return Compute(max_workers=workers_from_env(), max_entries=128)
+    service = Compute(max_workers=workers_from_env())
+    from dashboard.warm import start_from_env
+
+    start_from_env(service)
+    return service
 
 
 #: Least seconds between two redraws of a progress bar, and of a live preview.
@@ -96,26 +102,28 @@ def run(ctx: Context, method: str, params: dict[str, Any], target: int,
             st.image(xc.heatmap_image(sal, xc.viz.default_colormap(sal)), width=160,
                      caption=f"{label}: {done} {unit}{r}")
 
-    cached = compute_service().cached(req.key) is not None
+    cached = compute_service().contains(req.key, clf=clf)
     expl = _computed(label, unit, lambda progress, **kw: compute_service().explain(
         req, probability=probability, progress=progress,
-        on_frame=on_frame, **kw), key=req.key)
+        on_frame=on_frame, **kw), key=req.key, clf=clf)
     preview.empty()
     return None if expl is None else Result(expl, clf, req.image_key, req.model_key, cached)
 
 
 def computed(label: str, unit: str, key: tuple,
-             compute: Callable[[Callable[[int, int], None]], Any]) -> Any:
-    """Fetch ``key`` from the shared cache, or wait for a worker and compute it.
+             compute: Callable[[Callable[[int, int], None]], Any], *,
+             clf: xc.Classifier | None = None) -> Any:
+    """Fetch ``key`` (for model ``clf``) from the store, or wait for a worker and compute it.
 
     See :func:`_computed`; ``compute(progress)`` returns the value.
     """
     service = compute_service()
     return _computed(label, unit, lambda progress, **kw: service.compute(
-        key, lambda: compute(progress), **kw), key=key)
+        key, lambda: compute(progress), clf=clf, **kw), key=key, clf=clf)
 
 
-def _computed(label: str, unit: str, call: Callable[..., Any], *, key: tuple) -> Any:
+def _computed(label: str, unit: str, call: Callable[..., Any], *, key: tuple,
+              clf: xc.Classifier | None = None) -> Any:
     """Run ``call(progress, on_wait=..., on_start=...)`` through the compute layer.
 
     Shows the place in line while waiting and a progress bar with the time left while
@@ -124,7 +132,7 @@ def _computed(label: str, unit: str, call: Callable[..., Any], *, key: tuple) ->
     on this result only, without a stack trace or server details; ``None`` is returned then.
     """
     service = compute_service()
-    found = service.cached(key)
+    found = service.cached(key, clf=clf)
     if found is not None:
         return found
     note = st.empty()
@@ -132,6 +140,10 @@ def _computed(label: str, unit: str, call: Callable[..., Any], *, key: tuple) ->
     progress_fn: list[Callable[[int, int], None]] = []
 
     def waiting(place: int) -> None:
+        if place == SAME_VIEW:
+            note.info(f"⏳ {label}: being computed for another user right now; it shows "
+                      "here as soon as it is ready.")
+            return
         note.info(f"⏳ {label}: waiting for a free worker, number {place} in line "
                   f"({service.queue.running} running).")
 
@@ -192,10 +204,11 @@ def curves(res: Result, seed: int) -> dict[str, dict[str, Any]] | None:
         e.target),
         lambda p: xc.faithfulness(res.clf.predict, e.image, {e.method.upper(): e.saliency},
                                   e.target, steps=METRIC_STEPS, seed=seed,
-                                  with_baselines=False, progress=p))
+                                  with_baselines=False, progress=p), clf=res.clf)
     base = computed("Baselines", "model calls", ("baselines", res.model_key, res.image_key, e.target, seed),
                    lambda p: xc.faithfulness(res.clf.predict, e.image, {}, e.target,
-                                             steps=METRIC_STEPS, seed=seed, progress=p))
+                                             steps=METRIC_STEPS, seed=seed, progress=p),
+                   clf=res.clf)
     if own is None or base is None:
         return None
     return {**own, **base}

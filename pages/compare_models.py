@@ -4,21 +4,21 @@ import streamlit as st
 
 import xai_core as xc
 from dashboard import ui
+from xai_core.views import PAGE_DEFAULTS
+from xai_core.views import opening_pair as pair_of
 
 
 def opening_pair(choices: list[str]) -> tuple[str, str, str]:
     """The two models the page opens on, and why: ResNet50 vs Xception where their weights
-    are on this server (the lab's comparison), else two models that work offline."""
-    if all(m in choices and xc.models.weights_present(m) for m in ("resnet50", "xception")):
-        return "resnet50", "xception", "ResNet50 vs Xception, the lab's comparison."
-    offline = [m for m in choices if m in xc.OFFLINE_MODEL_NAMES]
-    if len(offline) >= 2:
-        pair = (offline[0], offline[-1])
-        return (*pair, f"Opened on {ui.model_label(pair[0])} vs {ui.model_label(pair[1])}: "
-                       "ResNet50's and Xception's weights are not on this server (they are "
-                       "downloaded on first use), the EfficientNet-Lite models work offline.")
-    first = choices[0]
-    second = choices[min(1, len(choices) - 1)]
+    are on this server (the lab's comparison), else two models that work offline
+    (:func:`xai_core.views.opening_pair`, which the warm-up reads too)."""
+    first, second, why = pair_of(choices, xc.models.weights_present)
+    if why == "lab":
+        return first, second, "ResNet50 vs Xception, the lab's comparison."
+    if why == "offline":
+        return (first, second, f"Opened on {ui.model_label(first)} vs {ui.model_label(second)}: "
+                "ResNet50's and Xception's weights are not on this server (they are "
+                "downloaded on first use), the EfficientNet-Lite models work offline.")
     return first, second, "Opened on the first two models offered here."
 
 
@@ -63,7 +63,8 @@ if ctx is not None:
     for note in moved:
         if note is not None:
             ui.models.unavailable_note(note[0], note[1], instead=note[2])
-    method = ui.selectbox("Method", ["rise", "lime"], "rise", "method", format_func=str.upper)
+    method = ui.selectbox("Method", ["rise", "lime"], PAGE_DEFAULTS["compare_models"]["method"],
+                          "method", format_func=str.upper)
     with st.expander("Method settings (shared by both models)", expanded=False):
         params = ui.method_controls(method, "m")
     if first == second:

@@ -3,6 +3,9 @@
 import streamlit as st
 
 from dashboard import ui
+from xai_core.views import PAGE_DEFAULTS
+
+DEFAULTS = PAGE_DEFAULTS["cross_class"]
 
 ctx = ui.page_intro(
     "🐾 Cross-class",
@@ -14,17 +17,18 @@ ctx = ui.page_intro(
     "is showing edges or contrast, not the model's reasons.",
 )
 if ctx is not None:
-    mode = ui.selectbox("Compare", ["classes", "images"], "classes", "mode",
+    mode = ui.selectbox("Compare", ["classes", "images"], DEFAULTS["mode"], "mode",
                         format_func={"classes": "one image, several classes",
                                      "images": "several images, same settings"}.get)
-    method = ui.selectbox("Method", ["rise", "lime"], "rise", "method", format_func=str.upper)
+    method = ui.selectbox("Method", ["rise", "lime"], DEFAULTS["method"], "method",
+                          format_func=str.upper)
     with st.expander("Method settings", expanded=False):
         params = ui.method_controls(method, "c")
     names = ctx.clf.class_names
     if mode == "classes":
         probs = ctx.probabilities()
         top5 = [int(i) for i in probs.argsort()[::-1][:5]]
-        picked = ui.multiselect("Classes from the top-5", top5, top5[:2], "targets",
+        picked = ui.multiselect("Classes from the top-5", top5, top5[:DEFAULTS["classes"]], "targets",
                                 format_func=lambda i: f"{names[i]} ({probs[i]:.2f})",
                                 max_selections=4)
         extra = ui.selectbox("…and any class by name", [-1, *range(len(names))], -1, "anyclass",

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import ui
+from xai_core.views import PAGE_DEFAULTS
 
 ctx = ui.page_intro(
     "🔍 Saliency Lab",
@@ -21,6 +22,8 @@ if ctx is not None:
     with right:
         st.subheader("Top-5 classes")
         ui.top_classes(ctx, "home-top5")
+        with st.expander("📷 Explain what is on your desk: take a photo"):
+            ui.camera_photo()
         st.caption("One click explains the top class with the default settings "
                    "(auto budget: each method stops once its map is stable, at most "
                    "1024 masks / 1000 samples).")
@@ -29,5 +32,5 @@ if ctx is not None:
         # each row appears as soon as its map is ready: RISE first, then LIME
         ui.show_as_ready("home", [
             lambda method=method: ui.run(ctx, method, ui.default_params(method), target)
-            for method in ("rise", "lime")], ctx)
+            for method in PAGE_DEFAULTS["home"]["methods"]], ctx)
     ui.auc_summary()

@@ -4,6 +4,9 @@ import numpy as np
 import streamlit as st
 
 from dashboard import ui
+from xai_core.views import PAGE_DEFAULTS
+
+DEFAULTS = PAGE_DEFAULTS["parameter_effect"]
 
 ctx = ui.page_intro(
     "🎛️ Parameter effect",
@@ -15,7 +18,7 @@ ctx = ui.page_intro(
     "a hiding colour close to the object's own colour hides little and weakens LIME's evidence.",
 )
 if ctx is not None:
-    method = ui.selectbox("Method", ["lime", "rise"], "lime", "method",
+    method = ui.selectbox("Method", ["lime", "rise"], DEFAULTS["method"], "method",
                           format_func=str.upper)
     if st.button("🎲 Random set B"):
         rng = np.random.default_rng()
@@ -37,9 +40,7 @@ if ctx is not None:
         params_a = ui.method_controls(method, "a", auto_budget=False)
     with col_b:
         st.subheader("Set B")
-        params_b = ui.method_controls(method, "b", {"n_masks": 300, "mask_size": 12,
-                                                    "num_samples": 300, "hide_color": "blue",
-                                                    "num_features": 5}, auto_budget=False)
+        params_b = ui.method_controls(method, "b", DEFAULTS["set_b"], auto_budget=False)
     if ui.run_button("params", "Compare A and B", inputs=(method, params_a, params_b)):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")

@@ -3,6 +3,9 @@
 import streamlit as st
 
 from dashboard import ui
+from xai_core.views import PAGE_DEFAULTS
+
+DEFAULTS = PAGE_DEFAULTS["sanity_check"]
 
 ctx = ui.page_intro(
     "🎲 Sanity check",
@@ -19,13 +22,13 @@ ctx = ui.page_intro(
 if ctx is not None:
     c1, c2 = st.columns([1, 2])
     with c1:
-        method = ui.selectbox("Method", ["gradcam", "rise", "lime"], "gradcam", "sm",
+        method = ui.selectbox("Method", ["gradcam", "rise", "lime"], DEFAULTS["method"], "sm",
                               format_func=ui.sanity_labels.get)
-        stages = ui.slider("Most stages", 2, 12, 8, "sst",
+        stages = ui.slider("Most stages", 2, 12, DEFAULTS["max_stages"], "sst",
                            help="A deep model's weighted layers are grouped into this many "
                                 "stages; each stage costs one explanation.")
     with c2:
-        params = ui.method_controls(method, "s", {"n_masks": 300, "num_samples": 300})
+        params = ui.method_controls(method, "s", DEFAULTS["overrides"])
     if ui.run_button("sanity", "Run the sanity check"):
         target, name, _ = ui.target_of(ctx)
         st.caption(f"Explaining the top class: **{name}**")

@@ -362,6 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         from xai_core.study import main as study_main
 
         return study_main(args[1:])
+    if args[:1] == ["warm"]:  # every dashboard page's default results into the store
+        from xai_core.warm import main as warm_main
+
+        return warm_main(args[1:])
     argv = args
     try:
         return run(argv)

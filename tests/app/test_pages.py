@@ -76,12 +76,12 @@ def test_home_shows_prediction_and_explains_in_one_click(stub_models):
     # changing a display option re-renders from the cache: no new computation
     from dashboard import ui
 
-    cache = ui.compute_service().cache
-    misses = cache.misses
+    service = ui.compute_service()
+    computed = service.computed
     at.session_state["alpha"] = 0.8  # the sidebar slider's state
     at.run()
     assert_clean(at)
-    assert charts(at) == 3 and cache.misses == misses
+    assert charts(at) == 3 and service.computed == computed
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -500,19 +500,19 @@ def test_changing_a_widget_after_a_run_computes_nothing(stub_models):
     at = app({"run": "masks", "sizes": "3", "n": "30", "seed": "5"})
     at.switch_page("pages/mask_size.py").run()
     assert_clean(at)
-    cache = ui.compute_service().cache
-    misses = cache.misses
+    service = ui.compute_service()
+    computed = service.computed
     at.number_input(key="n").set_value(45).run()
     assert_clean(at)
-    assert cache.misses == misses  # nothing computed
+    assert service.computed == computed  # nothing computed
     assert any("out of date" in w.value for w in at.warning)
     assert charts(at) == 1  # the earlier result stays, marked out of date
     assert "run" not in at.query_params
     at.number_input(key="seed").set_value(6).run()  # the sidebar too
-    assert cache.misses == misses
+    assert service.computed == computed
     at.button(key="masks-run-button").click().run()
     assert_clean(at)
-    assert cache.misses > misses
+    assert service.computed > computed
     assert not any("out of date" in w.value for w in at.warning)
 
 

@@ -86,3 +86,32 @@ def test_bad_settings():
         WorkQueue(0)
     with pytest.raises(ValueError):
         WorkQueue(1, poll_s=0)
+
+
+def test_background_work_waits_behind_every_user_whenever_it_arrived():
+    q = WorkQueue(max_workers=1, poll_s=0.01)
+    order: list[str] = []
+    release = threading.Event()
+
+    def holder() -> None:
+        with q.slot():
+            release.wait(5)
+
+    def job(name: str, priority: int) -> None:
+        with q.slot(priority=priority):
+            order.append(name)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    wait_until(lambda: q.running == 1)
+    for waiting, (name, prio) in enumerate((("warm", 1), ("user", 0)), 1):  # warm-up first
+        threads.append(threading.Thread(target=job, args=(name, prio)))
+        threads[-1].start()
+        wait_until(lambda n=waiting: q.waiting == n)
+    assert q.users_waiting() == 1
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert order == ["user", "warm"]
+    with pytest.raises(ValueError, match="priority"), q.slot(priority=5):
+        pass
