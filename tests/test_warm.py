@@ -31,7 +31,8 @@ def test_warm_stores_what_the_dashboard_asks_for(square_cnn, data, tmp_path, mon
     out = capsys.readouterr().out
     assert code == 0, out
     assert "5 results for 1 photos, 5 computed" in out  # RISE x2 classes, LIME, Grad-CAM, sanity
-    # the dashboard's compute layer, with the model loaded as the app loads it, finds them all
+    # the dashboard's compute layer, with the model loaded and named as the app does, finds
+    # them all
     clf = load_classifier(path)
     raw = load_image(data / "squares" / "one.png")
     image = clf.prepare(raw)
@@ -40,7 +41,8 @@ def test_warm_stores_what_the_dashboard_asks_for(square_cnn, data, tmp_path, mon
     compute = Compute(max_workers=1, store=store)
     for method, target in (("rise", order[0]), ("rise", order[1]), ("lime", order[0]),
                            ("gradcam", order[0])):
-        req = Request(clf, str(path), image, image_key(raw, clf.input_size), "squares/one.png",
+        # the dashboard names a model file by its file name
+        req = Request(clf, path.name, image, image_key(raw, clf.input_size), "squares/one.png",
                       method, method_params(method), int(target), 0)
         assert compute.contains(req.key, clf=clf), method
         expl = compute.explain(req)

@@ -107,6 +107,17 @@ def _explanation_task(page: str, view: View, model_key: str, clf, raw: np.ndarra
                                                    **common))
 
 
+def shown_name(model: str) -> str:
+    """The name the dashboard gives ``model``: a built-in model's own name, a model file's
+    file name (never its folder), as the results are keyed by it."""
+    from xai_core.models import MODEL_NAMES
+    from xai_core.names import printable
+
+    if model in MODEL_NAMES:
+        return model
+    return printable(Path(model.rstrip("/\\")).name) or "model"
+
+
 def tasks(pages: Sequence[str], models: Sequence[str], images: Sequence[tuple[str, np.ndarray]],
           load: Callable[[str], Any], *, choices: Sequence[str] | None = None,
           weights_present: Callable[[str], bool] | None = None) -> Iterator[Task]:
@@ -139,8 +150,8 @@ def tasks(pages: Sequence[str], models: Sequence[str], images: Sequence[tuple[st
                         continue  # the randomisation test needs the model's layers
                     if name not in probs_of:
                         probs_of[name] = np.asarray(clf.predict(clf.prepare(raw))[0])
-                    task = _explanation_task(page, view, name, clf, raw, image_name,
-                                             probs_of[name], runs)
+                    task = _explanation_task(page, view, shown_name(name), clf, raw,
+                                             image_name, probs_of[name], runs)
                     if (task.key, id(clf)) in seen:
                         continue
                     seen.add((task.key, id(clf)))
@@ -148,9 +159,9 @@ def tasks(pages: Sequence[str], models: Sequence[str], images: Sequence[tuple[st
 
 
 def _parser() -> argparse.ArgumentParser:
-    from xai_core.cli import _Parser
+    from xai_core._cli_common import Parser
 
-    p = _Parser(prog="saliency-lab warm",
+    p = Parser(prog="saliency-lab warm",
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                 description="Compute every dashboard page's default results for the sample "
                             "photos and the photos of DATA into the explanation store, so "
@@ -170,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, store: ExplanationStore | None = None) -> int:
     """``saliency-lab warm``: exit code 0 when every task is in the store, 1 if some failed."""
-    from xai_core.cli import UsageError
+    from xai_core._cli_common import UsageError
     from xai_core.models import load_classifier
     from xai_core.store import default_store
 
