@@ -316,3 +316,12 @@ def test_fit_to_size_pads_or_crops_a_wide_photo():
     assert is_square_enough((301, 300, 3), (224, 224))
     with pytest.raises(ValueError, match="crop"):
         fit_to_size(wide, (224, 224), "stretch")
+
+
+def test_every_sample_image_offered_loads():
+    """Each sample the pickers offer ships with this scikit-image (motorcycle_left did not)."""
+    from xai_core.images import SAMPLE_IMAGES
+
+    for name, load in SAMPLE_IMAGES.items():
+        img = load()
+        assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3, name

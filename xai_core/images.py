@@ -482,7 +482,7 @@ def _skimage_sample(name: str) -> Callable[[], np.ndarray]:
 #: Photos that ship offline with scikit-image, by display name.
 SAMPLE_IMAGES: dict[str, Callable[[], np.ndarray]] = {
     name: _skimage_sample(name)
-    for name in ("coffee", "chelsea", "rocket", "astronaut", "motorcycle_left", "camera")
+    for name in ("coffee", "chelsea", "rocket", "astronaut", "camera")
 }
 
 #: The lab's data folder: ``data/<class>/<image>`` (see ``data/README.md``).
