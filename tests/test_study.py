@@ -647,8 +647,8 @@ def test_hostile_class_names_make_a_readable_results_file(square_cnn, ray_sessio
     raw = (out / "results.csv").read_bytes()
     assert b"\x1b" not in raw and b"cr\rfolder" not in raw and b"nl\nx" not in raw
     rows = read_rows(out / "results.csv")
-    assert sorted(r["class"] for r in rows) == ["=cmd|x!A1", "cr\\x0dfolder",
-                                                 "esc\\x1b[31mred", "nl\\x0ax"]
+    assert sorted(r["class"] for r in rows) == ["=cmd|x!A1", "cr\\rfolder",
+                                                 "esc\\x1b[31mred", "nl\\nx"]
     assert b",'=cmd|x!A1," in raw
     assert main(argv) == 0  # rerun: every key found again, nothing recomputed
     assert len(read_all_rows(out / "results.csv")) == 4

@@ -16,7 +16,6 @@ import inspect
 import itertools
 import json
 import os
-import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 from xai_core.explain import DEFAULTS, METHODS
 from xai_core.images import list_images
 from xai_core.metrics import PROTOCOLS
+from xai_core.names import printable
 
 #: Parameters a study can vary with ``--set METHOD.NAME=V1,V2``, by method: every
 #: parameter of :func:`~xai_core.explain` (each has its column in results.csv).
@@ -197,23 +197,6 @@ def settings_grid(methods: Sequence[str], sets: Mapping[str, Mapping[str, Sequen
 
 #: Characters escaped in names written to results.csv and printed: C0/C1 controls, DEL
 #: and the bidirectional overrides (which reorder what a terminal or spreadsheet shows).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    r"""``text`` with its control characters written as escapes (``"\r"`` -> ``"\x0d"``).
-
-    Applied to every name a study writes (image paths, classes, models, class labels),
-    so a file called ``"a\rb.png"`` can neither break a line of results.csv nor rewrite
-    a terminal line. Idempotent: the escapes are themselves printable.
-    """
-    def escape(m: re.Match[str]) -> str:
-        code = ord(m.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _CONTROL.sub(escape, text)
-
-
 @dataclass(frozen=True)
 class ImageItem:
     """An image of the study: its path relative to DATA (POSIX, :func:`printable`), its

@@ -57,19 +57,16 @@ def use_threads(n: int) -> None:
     """Make this process's model run on ``n`` threads: TensorFlow's thread pools (before
     TensorFlow starts its runtime; later calls cannot change them), the LiteRT
     interpreters made afterwards (``XAI_THREADS``, read by
-    :func:`~xai_core.models.backends.default_threads`), OpenCV's pool and, where
-    ``threadpoolctl`` is installed, numpy's BLAS."""
+    :func:`~xai_core.models.backends.default_threads`), OpenCV's pool and
+    numpy's BLAS (``threadpoolctl``)."""
     n = max(1, int(n))
     os.environ["XAI_THREADS"] = str(n)
     import cv2
 
     cv2.setNumThreads(n)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        pass
-    else:
-        threadpool_limits(n)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n)
     from xai_core._tf import import_tensorflow
 
     tf = import_tensorflow()
