@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,12 +26,22 @@ MODELS = ["lite0", "lite1", "lite2", "wide_conv_512", "deep_conv_256", "dense_he
           "residual_320", "conv_1024"]
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def _peak_mb() -> float:
+    """This process's own peak RSS (``VmHWM``; ``ru_maxrss`` would keep the parent's peak
+    across fork and exec)."""
+    return _status_mb("VmHWM")
 
 
 def _build(name: str):
@@ -100,10 +109,10 @@ def measure(name: str) -> dict:
     clf = Classifier(name, (h, w), [f"c{i}" for i in range(n_out)], model, preprocessing=prep)
     clf.predict(np.full((1, h, w, 3), 127.0, np.float32))
     rss_probe = _rss_mb()
-    peak_probe = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_probe = _peak_mb()
     clf.predict(np.full((32, h, w, 3), 127.0, np.float32))
     clf.predict(np.full((32, h, w, 3), 127.0, np.float32))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     largest = step = total = 0
     for layer in model.layers:
         ins = layer.input if isinstance(layer.input, list) else [layer.input]
@@ -131,10 +140,10 @@ def measure_load(path: str) -> dict:
 
     rss_tf = _rss_mb()
     clf = load_classifier(path, engine="keras")
-    peak_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_load = _peak_mb()
     h, w = clf.input_size
     clf.predict(np.full((32, h, w, 3), 127.0, np.float32))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     return {"file": os.path.basename(path), "params": int(clf.model.count_params()),
             "load_over_tf_mb": round(peak_load - rss_tf), "batch32_over_tf_mb": round(peak - rss_tf)}
 
