@@ -81,8 +81,15 @@ def _embedded_image(image_uint8: np.ndarray, fmt: str, name: str,
 def _simplified(path: np.ndarray) -> np.ndarray:
     """``path`` ((n, 2) points) with the fewest points within :data:`_PATH_TOLERANCE` of it;
     its first and last points kept (a closed line stays closed)."""
-    points = np.ascontiguousarray(path, dtype=np.float32).reshape(-1, 1, 2)
-    return cv2.approxPolyDP(points, _PATH_TOLERANCE, False).reshape(-1, 2)
+    points = np.ascontiguousarray(path, dtype=np.float32)
+    if len(points) < 4:
+        return points
+    # a closed line ends where it starts, which OpenCV's open-curve case cannot anchor on:
+    # simplify it up to its last but one point, then close it exactly
+    closed = bool(np.all(points[0] == points[-1]))
+    body = points[:-1] if closed else points
+    out = cv2.approxPolyDP(body.reshape(-1, 1, 2), _PATH_TOLERANCE, False).reshape(-1, 2)
+    return np.concatenate([out, points[-1:]]) if closed else out
 
 
 def _hover_heatmap(sal: np.ndarray, colormap: str, zmin: float, zmax: float,
