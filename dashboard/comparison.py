@@ -345,8 +345,9 @@ class _View:
         if not self.done:
             return
         st.session_state["_draw_s"] = self.draw_s / len(self.done)
+        done, scales, ctx = list(self.done), dict(self.scales), self.ctx
         st.download_button("⬇ Figure for your report (PNG)",
-                           report_png(self.done, self.scales, self.ctx),
+                           lambda: report_png(done, scales, ctx),  # drawn when clicked
                            file_name=f"saliency-lab_{self.page}.png", mime="image/png",
                            key=f"{self.page}-report", on_click="ignore",
                            help="The whole comparison in one image: every row with its title, "
