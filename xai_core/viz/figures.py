@@ -94,7 +94,9 @@ def _simplified(path: np.ndarray) -> np.ndarray:
 def _hover_heatmap(sal: np.ndarray, colormap: str, zmin: float, zmax: float,
                    colorbar_title: str | None) -> go.Heatmap:
     """An invisible ``go.Heatmap`` over a picture of the map: the values under the cursor
-    (sampled at the centres of cells of ``step`` pixels) and, if asked, the colour bar."""
+    and, if shown, the colour bar. The map is sampled every ``step`` pixels (at most
+    :data:`_HOVER_CELLS` a side); each cell shows the value of the pixel at its centre,
+    and the hover names that pixel's row and column."""
     h, w = sal.shape
     step = max(1, math.ceil(max(h, w) / _HOVER_CELLS))
     first = (step - 1) // 2
