@@ -211,12 +211,13 @@ def row_figure(res: Result, scale: Scale, ctx: Context):
     sal = scale.values(e.display_saliency)
     common = dict(colormap=scale.colormap, value_range=vr, colorbar_title=scale.title)
     panels = [
-        ("image", xc.viz.image_figure(e.image)),
-        ("heatmap", xc.heatmap_figure(sal, showscale=False, **common)),
+        ("image", xc.viz.image_figure(e.image, compact=True)),
+        ("heatmap", xc.heatmap_figure(sal, showscale=False, compact=True, **common)),
         ("overlay", xc.overlay_figure(e.image, sal, alpha=display.alpha, showscale=False,
-                                      **common)),
+                                      compact=True, **common)),
         ("isolines", xc.isolines_figure(e.image, sal, n_levels=display.levels,
-                                        mode=display.level_mode, dim=0.3, **common)),
+                                        mode=display.level_mode, dim=0.3, compact=True,
+                                        **common)),
     ]
     fig = xc.grid_figure(panels, cols=4, panel_height=ROW_HEIGHT, horizontal_spacing=0.015)
     fig.update_layout(margin=dict(l=0, r=70, t=22, b=0), height=ROW_HEIGHT + 22)
@@ -344,8 +345,9 @@ class _View:
         if not self.done:
             return
         st.session_state["_draw_s"] = self.draw_s / len(self.done)
+        done, scales, ctx = list(self.done), dict(self.scales), self.ctx
         st.download_button("⬇ Figure for your report (PNG)",
-                           report_png(self.done, self.scales, self.ctx),
+                           lambda: report_png(done, scales, ctx),  # drawn when clicked
                            file_name=f"saliency-lab_{self.page}.png", mime="image/png",
                            key=f"{self.page}-report", on_click="ignore",
                            help="The whole comparison in one image: every row with its title, "

@@ -94,7 +94,11 @@ RETRY_AFTER_S = 120.0
 def load_model(name: str) -> xc.Classifier:
     """Load a model by its name in :func:`model_choices`, once per process (failures
     raise, and are not cached here)."""
-    return xc.load_classifier(_model_files().get(name, name))
+    from xai_core.store import model_id
+
+    clf = xc.load_classifier(_model_files().get(name, name))
+    model_id(clf)  # the weights' digest that stored results are keyed by: now, not on a click
+    return clf
 
 
 @st.cache_resource

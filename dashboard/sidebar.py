@@ -21,6 +21,7 @@ from dashboard.models import (
     try_model,
     unavailable_note,
 )
+from dashboard.preload import preload_plotly
 from dashboard.state import number, radio, selectbox, show_url_warnings, slider, toggle
 from xai_core.store import image_key as store_image_key
 
@@ -307,4 +308,5 @@ def page_intro(title: str, what: str, look_for: str) -> Context | None:
         st.warning(AWAITING_UPLOAD, icon=":material/upload:")
     st.markdown(what)
     st.caption(f"**What to look for:** {look_for}")
+    preload_plotly()  # the first result row need not wait for the browser's Plotly code
     return ctx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import cv2
@@ -638,3 +639,92 @@ def test_centred_percentile_range_and_coverage():
     assert range_coverage(np.full((4, 4), 0.3), (0.0, 1.0)) == 0.0
     with pytest.raises(ValueError, match="lo < hi"):
         range_coverage(ramp, (1.0, 0.0))
+
+
+# --- compact figures (the dashboard's rows) -----------------------------------------
+
+
+def _decoded(uri: str) -> np.ndarray:
+    head, data = uri.split(",", 1)
+    assert head in ("data:image/png;base64", "data:image/jpeg;base64"), head
+    buf = np.frombuffer(base64.b64decode(data), np.uint8)
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _photo(size: int = 130) -> np.ndarray:
+    """A smooth colour photo stand-in (two ramps and a disc), uint8 (size, size, 3)."""
+    rows, cols = np.mgrid[0:size, 0:size]
+    disc = np.hypot(rows - size / 2, cols - size / 3) < size / 4
+    return np.stack([rows * 255 / size, cols * 255 / size, 60 + 120 * disc], -1).astype(np.uint8)
+
+
+def _path_error(path: np.ndarray, simplified: np.ndarray) -> float:
+    """The largest distance from a point of ``path`` to the polyline ``simplified``."""
+    a, b = simplified[:-1][:, None], simplified[1:][:, None]  # segments x points
+    ab, ap = b - a, path[None] - a
+    t = np.clip((ap * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0.0, 1.0)
+    return float(np.min(np.linalg.norm(ap - t[..., None] * ab, axis=-1), axis=0).max())
+
+
+def test_compact_faces_draw_the_same_pictures_from_embedded_files():
+    image, sal = _photo(), _cone()  # the 65 x 65 map is fitted to the 130 x 130 image
+    vr = (5.0, 40.0)
+
+    face = render.image_figure(image, compact=True).data[0]
+    assert face.type == "image" and face.z is None and "RGB" in face.hovertemplate
+    photo = _decoded(face.source)  # JPEG, quality 90, no chroma subsampling
+    assert np.abs(photo.astype(int) - image).mean() < 1.5
+
+    heat = render.heatmap_figure(sal, "viridis", value_range=vr, compact=True)
+    picture, hover = heat.data
+    assert picture.type == "image" and hover.type == "heatmap"
+    # a PNG: exactly the raster renderer's colours, on the given range
+    assert np.array_equal(_decoded(picture.source), render.heatmap_image(sal, "viridis", vr))
+    assert hover.opacity == 0 and (hover.zmin, hover.zmax) == vr and "%{z" in hover.hovertemplate
+    # the values under the cursor are the map's own, at the cells' centres
+    z = np.asarray(hover.z)
+    assert max(z.shape) <= 64
+    np.testing.assert_allclose(z, sal[hover.y0::hover.dy, hover.x0::hover.dx], rtol=1e-6)
+    assert list(heat.layout.xaxis.range) == [-0.5, 64.5]  # the image's extent, no margin
+
+    over = render.overlay_figure(image, sal, "jet", alpha=0.4, compact=True)
+    blend = render.overlay_image(image, sal, "jet", 0.4)
+    assert np.abs(_decoded(over.data[0].source).astype(int) - blend).mean() < 2.0
+    hover = over.data[1]  # the map fitted to the image (bilinear), every 3rd pixel
+    fitted = cv2.resize(sal, (130, 130), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_allclose(hover.z, fitted[hover.y0::hover.dy, hover.x0::hover.dx],
+                               rtol=1e-6)
+    assert np.shape(hover.z) == (43, 43)
+
+
+def test_compact_isolines_keep_every_line_within_a_third_of_a_pixel():
+    image, sal = _photo(), _cone() + 3.0 * np.sin(np.arange(65) / 4.0)[None]
+    full = render.isolines_figure(image, sal, "inferno", n_levels=6)
+    small = render.isolines_figure(image, sal, "inferno", n_levels=6, compact=True)
+    assert [t.name for t in small.data[1:]] == [t.name for t in full.data[1:]]
+    points = kept = 0
+    for a, b in zip(full.data[1:-1], small.data[1:-1], strict=True):
+        xa, ya = np.asarray(a.x, float), np.asarray(a.y, float)
+        xb, yb = np.asarray(b.x, float), np.asarray(b.y, float)
+        pieces_a = np.split(np.stack([ya, xa], 1), np.flatnonzero(np.isnan(xa)))
+        pieces_b = np.split(np.stack([yb, xb], 1), np.flatnonzero(np.isnan(xb)))
+        assert len(pieces_a) == len(pieces_b)  # no path lost
+        for pa, pb in zip(pieces_a, pieces_b, strict=True):
+            pa, pb = pa[~np.isnan(pa[:, 0])], pb[~np.isnan(pb[:, 0])]
+            np.testing.assert_allclose(pb[[0, -1]], pa[[0, -1]], atol=1e-4)  # ends kept
+            assert _path_error(pa, pb) <= 0.35 + 1e-3
+            points, kept = points + len(pa), kept + len(pb)
+    assert kept < points / 3
+    assert list(small.layout.yaxis.range) == [129.5, -0.5]
+
+
+def test_compact_faces_are_a_fraction_of_the_bytes():
+    image = _photo(224)
+    rows, cols = np.mgrid[0:224, 0:224]
+    sal = np.sin(rows / 30.0) * np.cos(cols / 25.0)  # smooth, like RISE's maps
+    for make in (lambda c: render.image_figure(image, compact=c),
+                 lambda c: render.heatmap_figure(sal, compact=c),
+                 lambda c: render.overlay_figure(image, sal, compact=c),
+                 lambda c: render.isolines_figure(image, sal, compact=c)):
+        full, small = len(make(False).to_json()), len(make(True).to_json())
+        assert small < full / 4, (small, full)

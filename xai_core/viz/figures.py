@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from xai_core._common import check_image, check_int
 from xai_core.viz._arrays import _fit, _to_uint8
@@ -21,12 +22,91 @@ from xai_core.viz.colors import (
     plotly_colorscale,
 )
 from xai_core.viz.contours import ContourMode, _isolines
+from xai_core.viz.raster import heatmap_image, overlay_image
 from xai_core.viz.scale import check_value_range, nice_ticks
 
 _HOVER_SALIENCY = "row %{y}, column %{x}<br>saliency %{z:.4g}<extra></extra>"
 
 
 _HOVER_IMAGE = "row %{y}, column %{x}<br>RGB %{z}<extra></extra>"
+#: The same for an embedded picture, whose hovered pixel Plotly reads as RGBA.
+_HOVER_PICTURE = "row %{y}, column %{x}<br>RGB [%{z[0]}, %{z[1]}, %{z[2]}]<extra></extra>"
+
+#: ``compact=True`` figures: a photo is embedded as JPEG of this quality (4:4:4, no
+#: chroma subsampling), coloured maps as PNG (exact colours, sharp superpixel borders).
+_JPEG_QUALITY = 90
+#: ``compact=True`` figures keep the map's values for the hover on a grid of at most
+#: this many cells a side (cell centres sampled from the full map: 56 x 56 for 224 px).
+_HOVER_CELLS = 64
+#: ``compact=True`` isolines: paths simplified to within this many pixels (Douglas-Peucker,
+#: OpenCV's ``approxPolyDP``), well below a screen pixel at the row's size: about a tenth
+#: of the points of a RISE map's lines.
+_PATH_TOLERANCE = 0.35
+#: ``compact=True`` colour scales (of colour bars and hover layers): every 5th entry of
+#: the colormap's 256-entry table, 52 stops from the first to the last (Plotly checks
+#: every stop: 256 of them per trace cost a row 0.1 s to build and 10 kB to send).
+_COMPACT_STOP_EVERY = 5
+
+
+def _scale(colormap: str, compact: bool) -> list[list[float | str]]:
+    """The colormap's Plotly colorscale, every stop or (``compact``) every 5th."""
+    stops = plotly_colorscale(colormap)
+    return stops[::_COMPACT_STOP_EVERY] if compact else stops
+
+
+def _data_uri(image_uint8: np.ndarray, fmt: str) -> str:
+    """``data:image/...;base64,...`` of an RGB uint8 image, as JPEG (``"jpeg"``) or PNG."""
+    bgr = cv2.cvtColor(np.ascontiguousarray(image_uint8), cv2.COLOR_RGB2BGR)
+    if fmt == "jpeg":
+        params = [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY,
+                  cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+        ok, encoded = cv2.imencode(".jpg", bgr, params)
+    else:
+        ok, encoded = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:  # pragma: no cover - imencode fails only on invalid input
+        raise OSError(f"could not encode the image as {fmt.upper()}")
+    return f"data:image/{fmt};base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def _embedded_image(image_uint8: np.ndarray, fmt: str, name: str,
+                    hovertemplate: str | None = _HOVER_PICTURE) -> go.Image:
+    """A ``go.Image`` drawing ``image_uint8`` from an embedded file instead of a pixel array
+    (about a tenth of the bytes); Plotly reads the hovered pixel's RGB from the picture."""
+    return go.Image(source=_data_uri(image_uint8, fmt), name=name,
+                    hovertemplate=hovertemplate,
+                    hoverinfo=None if hovertemplate else "skip")
+
+
+def _simplified(path: np.ndarray) -> np.ndarray:
+    """``path`` ((n, 2) points) with the fewest points within :data:`_PATH_TOLERANCE` of it;
+    its first and last points kept (a closed line stays closed)."""
+    points = np.ascontiguousarray(path, dtype=np.float32)
+    if len(points) < 4:
+        return points
+    # a closed line ends where it starts, which OpenCV's open-curve case cannot anchor on:
+    # simplify it up to its last but one point, then close it exactly
+    closed = bool(np.all(points[0] == points[-1]))
+    body = points[:-1] if closed else points
+    out = cv2.approxPolyDP(body.reshape(-1, 1, 2), _PATH_TOLERANCE, False).reshape(-1, 2)
+    return np.concatenate([out, points[-1:]]) if closed else out
+
+
+def _hover_heatmap(sal: np.ndarray, colormap: str, zmin: float, zmax: float,
+                   colorbar_title: str | None) -> go.Heatmap:
+    """An invisible ``go.Heatmap`` over a picture of the map: the values under the cursor
+    and, if shown, the colour bar. The map is sampled every ``step`` pixels (at most
+    :data:`_HOVER_CELLS` a side); each cell shows the value of the pixel at its centre,
+    and the hover names that pixel's row and column."""
+    h, w = sal.shape
+    step = max(1, math.ceil(max(h, w) / _HOVER_CELLS))
+    first = (step - 1) // 2
+    cells = sal[first::step, first::step].astype(np.float32)
+    return go.Heatmap(
+        z=cells, x0=first, dx=step, y0=first, dy=step,
+        colorscale=_scale(colormap, True), zmin=zmin, zmax=zmax, opacity=0.0,
+        colorbar=_colorbar(zmin, zmax, colorbar_title or "saliency"),
+        hovertemplate=_HOVER_SALIENCY, name="saliency",
+    )
 
 
 @dataclass(frozen=True)
@@ -37,18 +117,32 @@ class Panel:
     figure: go.Figure
 
 
-def _style_image_figure(fig: go.Figure, title: str | None) -> go.Figure:
-    """Pixel axes without ticks, y pointing down as in the image, square pixels."""
-    fig.update_layout(
-        title=dict(text=title) if title else None,
-        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
-        plot_bgcolor="white",
-        showlegend=False,
-    )
-    axis = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False, constrain="domain")
-    fig.update_xaxes(**axis)
-    fig.update_yaxes(**axis, autorange="reversed", scaleanchor="x", scaleratio=1)
-    return fig
+_IMAGE_AXIS = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False,
+               "constrain": "domain"}
+
+
+def _image_layout(title: str | None, shape: tuple[int, ...] | None = None) -> dict:
+    """Pixel axes without ticks, y pointing down as in the image, square pixels; with
+    ``shape`` (rows, columns, ...), axes spanning exactly that image, whatever else the
+    traces cover (an isoline's colour-bar carrier, a hover layer's outer cells)."""
+    xaxis = dict(_IMAGE_AXIS)
+    yaxis = {**_IMAGE_AXIS, "autorange": "reversed", "scaleanchor": "x", "scaleratio": 1}
+    if shape is not None:
+        h, w = shape[0], shape[1]
+        xaxis.update(range=[-0.5, w - 0.5], autorange=False)
+        yaxis.update(range=[h - 0.5, -0.5], autorange=False)
+    layout = dict(margin=dict(l=10, r=10, t=50 if title else 10, b=10), plot_bgcolor="white",
+                  showlegend=False, xaxis=xaxis, yaxis=yaxis)
+    if title:
+        layout["title"] = dict(text=title)
+    return layout
+
+
+def _image_figure(traces: Sequence[go.BaseTraceType], title: str | None,
+                  shape: tuple[int, ...] | None = None) -> go.Figure:
+    """A figure of ``traces`` on pixel axes (see :func:`_image_layout`), built in one go
+    (Plotly's ``update_*`` calls cost several milliseconds each)."""
+    return go.Figure(data=list(traces), layout=_image_layout(title, shape))
 
 
 def _colorbar(lo: float, hi: float, title: str) -> dict:
@@ -74,22 +168,30 @@ def _saliency_heatmap(sal: np.ndarray, colormap: str, opacity: float = 1.0,
     )
 
 
-def image_figure(image: np.ndarray, title: str | None = None) -> go.Figure:
+def image_figure(image: np.ndarray, title: str | None = None, *,
+                 compact: bool = False) -> go.Figure:
     """The image itself, styled like the other faces (for a row image | heatmap | ...).
 
     Parameters
     ----------
     image : numpy.ndarray
         RGB image, (H, W, 3), uint8 or float with values in [0, 255].
+    title : str, optional
+        Figure title.
+    compact : bool
+        Embed the image as a JPEG (``go.Image(source=...)``, quality 90, no chroma
+        subsampling) instead of a pixel array: about a tenth of the bytes to send and
+        parse, the same look.
 
     Returns
     -------
     plotly.graph_objects.Figure
         One ``go.Image`` trace (hover: RGB).
     """
-    img = check_image(image)
-    return _style_image_figure(
-        go.Figure(go.Image(z=_to_uint8(img), hovertemplate=_HOVER_IMAGE, name="image")), title)
+    img = _to_uint8(check_image(image))
+    trace = (_embedded_image(img, "jpeg", "image") if compact else
+             go.Image(z=img, hovertemplate=_HOVER_IMAGE, name="image"))
+    return _image_figure([trace], title)
 
 
 def heatmap_figure(
@@ -100,6 +202,7 @@ def heatmap_figure(
     value_range: tuple[float, float] | None = None,
     colorbar_title: str | None = None,
     showscale: bool = True,
+    compact: bool = False,
 ) -> go.Figure:
     """Interactive heatmap of a saliency map, coloured as :func:`heatmap_image`.
 
@@ -120,17 +223,29 @@ def heatmap_figure(
         The colour bar's title (default ``"saliency"``); say which scale it is.
     showscale : bool
         Whether to draw the colour bar.
+    compact : bool
+        Draw the coloured map as an embedded PNG (:func:`heatmap_image`, the same
+        colours) under an invisible ``go.Heatmap`` of the values at most 64 cells a side
+        that gives the hover and the colour bar: about a tenth of the bytes, the same
+        look; the hover shows the value at the centre of the cell under the cursor.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        One ``go.Heatmap`` trace.
+        One ``go.Heatmap`` trace; with ``compact``, a ``go.Image`` then the ``go.Heatmap``.
     """
     name = _check_colormap(colormap)
     sal = _check_saliency(saliency)
+    if compact:
+        zmin, zmax = _plotly_range(sal, check_value_range(value_range))
+        picture = heatmap_image(sal, name, (zmin, zmax))
+        hover = _hover_heatmap(sal, name, zmin, zmax, colorbar_title)
+        hover.showscale = showscale
+        return _image_figure([_embedded_image(picture, "png", "heatmap", None), hover], title,
+                             sal.shape)
     trace = _saliency_heatmap(sal, name, value_range=value_range, colorbar_title=colorbar_title)
     trace.showscale = showscale
-    return _style_image_figure(go.Figure(trace), title)
+    return _image_figure([trace], title)
 
 
 def overlay_figure(
@@ -143,6 +258,7 @@ def overlay_figure(
     value_range: tuple[float, float] | None = None,
     colorbar_title: str | None = None,
     showscale: bool = True,
+    compact: bool = False,
 ) -> go.Figure:
     """Interactive overlay: the image with the saliency heatmap on top, as :func:`overlay_image`.
 
@@ -160,26 +276,33 @@ def overlay_figure(
         Figure title.
     value_range, colorbar_title, showscale
         As in :func:`heatmap_figure`.
+    compact : bool
+        Draw the blend as one embedded JPEG (:func:`overlay_image`, the same pixels)
+        under an invisible ``go.Heatmap`` of the values (see :func:`heatmap_figure`).
 
     Returns
     -------
     plotly.graph_objects.Figure
         A ``go.Image`` trace (hover: RGB) under a ``go.Heatmap`` trace of opacity
-        ``alpha`` (hover: saliency).
+        ``alpha`` (hover: saliency); with ``compact``, the blended ``go.Image`` under the
+        invisible ``go.Heatmap``.
     """
     name = _check_colormap(colormap)
     a = _check_fraction("alpha", alpha)
     img = check_image(image)
     sal = _fit(_check_saliency(saliency), img.shape)
-    fig = go.Figure(
-        [
-            go.Image(z=_to_uint8(img), hovertemplate=_HOVER_IMAGE, name="image"),
-            _saliency_heatmap(sal, name, opacity=a, value_range=value_range,
-                              colorbar_title=colorbar_title),
-        ]
-    )
-    fig.data[1].showscale = showscale
-    return _style_image_figure(fig, title)
+    if compact:
+        zmin, zmax = _plotly_range(sal, check_value_range(value_range))
+        picture = overlay_image(img, sal, name, a, (zmin, zmax))
+        hover = _hover_heatmap(sal, name, zmin, zmax, colorbar_title)
+        hover.showscale = showscale
+        return _image_figure([_embedded_image(picture, "jpeg", "overlay", None), hover], title,
+                             sal.shape)
+    heat = _saliency_heatmap(sal, name, opacity=a, value_range=value_range,
+                             colorbar_title=colorbar_title)
+    heat.showscale = showscale
+    return _image_figure([go.Image(z=_to_uint8(img), hovertemplate=_HOVER_IMAGE, name="image"),
+                          heat], title)
 
 
 def isolines_figure(
@@ -195,6 +318,7 @@ def isolines_figure(
     value_range: tuple[float, float] | None = None,
     colorbar_title: str | None = None,
     showscale: bool = True,
+    compact: bool = False,
 ) -> go.Figure:
     """Interactive isolines over the image: the same lines as :func:`isolines_image`.
 
@@ -213,6 +337,10 @@ def isolines_figure(
     value_range, colorbar_title, showscale
         As in :func:`heatmap_figure`; with ``value_range`` the levels are spaced over
         it (see :func:`isolines_image`).
+    compact : bool
+        Embed the dimmed image as a JPEG, and simplify each line to within 0.35 pixel
+        (Douglas-Peucker, ``cv2.approxPolyDP``; its ends kept; coordinates as float32):
+        about a tenth of the points, the same look.
 
     Returns
     -------
@@ -228,6 +356,7 @@ def isolines_figure(
                     check_value_range(value_range))
     name = _check_colormap(colormap)
     traces: list[go.BaseTraceType] = [
+        _embedded_image(iso.base, "jpeg", "image") if compact else
         go.Image(z=iso.base, hovertemplate=_HOVER_IMAGE, name="image")
     ]
     decimals = _level_decimals(iso.value_range)
@@ -238,7 +367,11 @@ def isolines_figure(
             continue
         label = f"level {level:.{decimals}f}"
         gap = np.full((1, 2), np.nan)
+        if compact:
+            paths = [_simplified(path) for path in paths]
         joined = np.concatenate([part for path in paths for part in (path, gap)][:-1])
+        if compact:
+            joined = joined.astype(np.float32)
         traces.append(
             go.Scatter(
                 x=joined[:, 1],
@@ -264,7 +397,7 @@ def isolines_figure(
                     size=0,
                     opacity=0,  # only the colour bar is wanted, not the two points
                     color=[lo, hi],
-                    colorscale=plotly_colorscale(name),
+                    colorscale=_scale(name, compact),
                     cmin=lo,
                     cmax=hi,
                     showscale=True,
@@ -274,13 +407,9 @@ def isolines_figure(
                 name="levels",
             )
         )
-    fig = _style_image_figure(go.Figure(traces), title)
     # exactly the image's extent, as for the other faces (lines and the colour-bar carrier
     # must not pad the axes, or the isolines panel comes out smaller than its neighbours)
-    h, w = iso.base.shape[:2]
-    fig.update_xaxes(range=[-0.5, w - 0.5], autorange=False)
-    fig.update_yaxes(range=[h - 0.5, -0.5], autorange=False)
-    return fig
+    return _image_figure(traces, title, iso.base.shape)
 
 
 def _level_decimals(value_range: tuple[float, float]) -> int:
@@ -302,7 +431,7 @@ def grid_figure(
     panel_height: int = 320,
     horizontal_spacing: float | None = None,
 ) -> go.Figure:
-    """Combine figures into one, in a grid of subplots (``plotly.subplots.make_subplots``).
+    """Combine figures into one, in a grid of subplots (laid out as ``plotly.subplots.make_subplots`` does).
 
     The traces of each panel are copied into its cell together with the settings of
     its axes (reversed y, equal aspect, hidden ticks...), and each colour bar is
@@ -346,56 +475,56 @@ def grid_figure(
     ncols = min(check_int("cols", cols, 1), len(items))
     row_height = check_int("panel_height", panel_height, 100)
     nrows = math.ceil(len(items) / ncols)
-    fig = make_subplots(
-        rows=nrows,
-        cols=ncols,
-        subplot_titles=[p.title for p in items],
-        horizontal_spacing=(horizontal_spacing if horizontal_spacing is not None else
-                            0.08 if ncols == 1 else min(0.08, 0.5 / (ncols - 1))),
-        vertical_spacing=0.12 if nrows == 1 else min(0.12, 0.5 / (nrows - 1)),
-    )
-    traces: list[go.BaseTraceType] = []
-    rows: list[int] = []
-    cols_: list[int] = []
-    bars: list[dict] = []
+    # the cells as plotly.subplots.make_subplots lays them out, built as one layout (its
+    # figure and one update per trace cost a four-panel row about 0.1 s)
+    h_gap = (horizontal_spacing if horizontal_spacing is not None else
+             0.08 if ncols == 1 else min(0.08, 0.5 / (ncols - 1)))
+    v_gap = 0.12 if nrows == 1 else min(0.12, 0.5 / (nrows - 1))
+    width = (1.0 - h_gap * (ncols - 1)) / ncols
+    height = (1.0 - v_gap * (nrows - 1)) / nrows
+    layout: dict = {}
+    annotations = []
+    data: list[dict] = []
     for i, panel in enumerate(items):
-        row, col = i // ncols + 1, i % ncols + 1
-        cell = fig.get_subplot(row, col)
+        row, col = divmod(i, ncols)
+        x_dom = [col * (width + h_gap), min(1.0, col * (width + h_gap) + width)]
+        top = 1.0 - row * (height + v_gap)
+        y_dom = [max(0.0, top - height), top]
+        n = "" if i == 0 else str(i + 1)
         src = panel.figure.layout
-        for dst, src_axis, other in ((cell.xaxis, src.xaxis, None), (cell.yaxis, src.yaxis, "x")):
-            settings = src_axis.to_plotly_json()
-            dst.update({k: v for k, v in settings.items() if k not in _AXIS_KEYS_NOT_COPIED})
-            if other is not None and settings.get("scaleanchor") == other:
-                dst.update(scaleanchor=cell.yaxis.anchor)
-        x_dom, y_dom = cell.xaxis.domain, cell.yaxis.domain
-        colorbar = dict(
-            x=x_dom[1] + 0.005,
-            xanchor="left",
-            y=(y_dom[0] + y_dom[1]) / 2,
-            yanchor="middle",
-            len=y_dom[1] - y_dom[0],
-            lenmode="fraction",
-            thickness=10,
-        )
+        x_axis = {k: v for k, v in src.xaxis.to_plotly_json().items()
+                  if k not in _AXIS_KEYS_NOT_COPIED}
+        y_settings = src.yaxis.to_plotly_json()
+        y_axis = {k: v for k, v in y_settings.items() if k not in _AXIS_KEYS_NOT_COPIED}
+        if y_settings.get("scaleanchor") == "x":
+            y_axis["scaleanchor"] = f"x{n}"
+        layout[f"xaxis{n}"] = {**x_axis, "domain": x_dom, "anchor": f"y{n}"}
+        layout[f"yaxis{n}"] = {**y_axis, "domain": y_dom, "anchor": f"x{n}"}
+        annotations.append(dict(text=panel.title, x=(x_dom[0] + x_dom[1]) / 2, y=y_dom[1],
+                                xref="paper", yref="paper", xanchor="center",
+                                yanchor="bottom", showarrow=False, font=dict(size=16)))
+        colorbar = dict(x=x_dom[1] + 0.005, xanchor="left", y=(y_dom[0] + y_dom[1]) / 2,
+                        yanchor="middle", len=y_dom[1] - y_dom[0], lenmode="fraction",
+                        thickness=10)
         for trace in panel.figure.data:
-            bars.append(colorbar)
-            traces.append(trace)
-            rows.append(row)
-            cols_.append(col)
-    fig.add_traces(traces, rows=rows, cols=cols_)  # one call: far faster than one per trace
-    for added, colorbar in zip(fig.data, bars, strict=True):  # the copies, not the panels
-        if "colorbar" in added and added.showscale is not False:
-            added.colorbar.update(colorbar)
-        if "marker" in added and "colorbar" in added.marker and added.marker.showscale:
-            added.marker.colorbar.update(colorbar)
-    fig.update_layout(
-        title=dict(text=title) if title else None,
+            copy = trace.to_plotly_json()  # the panels' traces are left as they are
+            copy.update(xaxis=f"x{n}", yaxis=f"y{n}")
+            if "colorbar" in trace and trace.showscale is not False:
+                copy["colorbar"] = {**copy.get("colorbar", {}), **colorbar}
+            if "marker" in trace and "colorbar" in trace.marker and trace.marker.showscale:
+                copy["marker"] = {**copy["marker"],
+                                  "colorbar": {**copy["marker"].get("colorbar", {}), **colorbar}}
+            data.append(copy)
+    layout.update(
+        annotations=annotations,
         height=nrows * row_height + (60 if title else 20),
         margin=dict(l=10, r=40, t=80 if title else 40, b=10),
         plot_bgcolor="white",
         showlegend=False,
     )
-    return fig
+    if title:
+        layout["title"] = dict(text=title)
+    return go.Figure(data=data, layout=layout)
 
 
 def top_classes_figure(probabilities: np.ndarray, class_names: Sequence[str], k: int = 5,
