@@ -28,6 +28,7 @@ import numpy as np
 
 import xai_core as xc
 from dashboard.queue import WorkQueue
+from xai_core.explain import rise_run, rise_run_settings
 from xai_core.store import ExplanationStore, default_store, explanation_key, model_id
 
 T = TypeVar("T")
@@ -164,18 +165,14 @@ class Compute:
 
     def shared_rise_run(self, req: Request) -> SharedRun:
         """The RISE run of ``req``'s model, image, settings and seed (made on first use)."""
-        settings = {**xc.DEFAULTS["rise"], **req.params}
-        settings.pop("stop_at_r")
+        settings = rise_run_settings(req.params)
         key = ("rise-run", req.model_key, model_id(req.clf), req.image_key,
                json.dumps(settings, sort_keys=True), req.seed)
         with self._runs_lock:  # one creator per key
             shared = self._runs.get(key)
             if shared is None:
-                shared = SharedRun(xc.RiseRun(req.clf.predict, req.image,
-                                              max_masks=settings["n_masks"],
-                                              mask_size=settings["mask_size"],
-                                              keep_prob=settings["keep_prob"], seed=req.seed,
-                                              fill=settings["fill"]),
+                shared = SharedRun(rise_run(req.clf.predict, req.image, req.params,
+                                            seed=req.seed),
                                    threading.Lock())
                 self._runs[key] = shared
                 while len(self._runs) > self.max_runs:

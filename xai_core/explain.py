@@ -170,9 +170,7 @@ def explain(
         return dataclasses.replace(result, model=model_name, image_name=image_name,
                                    target_label=_label_of(class_names, target))
     if method == "rise":
-        run = RiseRun(predict, img, max_masks=settings["n_masks"],
-                      mask_size=settings["mask_size"], keep_prob=settings["keep_prob"],
-                      batch_size=batch_size, seed=seed, fill=settings["fill"])
+        run = rise_run(predict, img, settings, seed=seed, batch_size=batch_size)
         return rise_explanation(run, target, stop_at_r=settings["stop_at_r"], progress=progress,
                                 on_frame=on_frame, class_names=class_names,
                                 model_name=model_name, image_name=image_name)
@@ -180,6 +178,27 @@ def explain(
                           seed=seed, progress=progress, on_frame=on_frame)
     return dataclasses.replace(result, model=model_name, image_name=image_name,
                                target_label=_label_of(class_names, target))
+
+
+def rise_run_settings(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The settings of the RISE run behind ``params``: :data:`DEFAULTS` ``["rise"]`` with
+    ``params`` over them, less ``stop_at_r`` (which belongs to each explanation of a run,
+    not to the run). Runs with equal settings (and seed) give equal maps, so callers that
+    share runs between classes key them by this."""
+    settings = {**DEFAULTS["rise"], **(params or {})}
+    settings.pop("stop_at_r")
+    return settings
+
+
+def rise_run(predict: Callable[[np.ndarray], np.ndarray], image: np.ndarray,
+             params: Mapping[str, Any] | None = None, *, seed: int = 0,
+             batch_size: int = 32) -> RiseRun:
+    """A :class:`RiseRun` with the settings of ``params`` (see :func:`rise_run_settings`):
+    ``n_masks`` is its cap, ``mask_size``, ``keep_prob`` and ``fill`` as given."""
+    settings = rise_run_settings(params)
+    return RiseRun(predict, image, max_masks=settings["n_masks"],
+                   mask_size=settings["mask_size"], keep_prob=settings["keep_prob"],
+                   batch_size=batch_size, seed=seed, fill=settings["fill"])
 
 
 def rise_explanation(

@@ -68,8 +68,13 @@ def photos(data: str | Path | None = None, *, samples: bool = True) -> list[tupl
 
 def _explanation_task(page: str, view: View, model_key: str, clf, raw: np.ndarray,
                       image_name: str, probs: np.ndarray, runs: dict) -> Task:
-    from xai_core.explain import DEFAULTS, explain, rise_explanation
-    from xai_core.explainers.rise import RiseRun
+    from xai_core.explain import (
+        DEFAULTS,
+        explain,
+        rise_explanation,
+        rise_run,
+        rise_run_settings,
+    )
 
     image = clf.prepare(raw)
     target = int(np.argsort(probs)[::-1][view.rank])
@@ -88,16 +93,12 @@ def _explanation_task(page: str, view: View, model_key: str, clf, raw: np.ndarra
     key = explanation_key(model_key, ikey, view.method, params, SEED, target)
     common = {"class_names": clf.class_names, "model_name": clf.name, "image_name": image_name}
     if view.method == "rise":  # as the dashboard computes it: one run shared by every class
-        settings = {**DEFAULTS["rise"], **params}
-        stop = settings.pop("stop_at_r")
-        run_key = (model_key, ikey, tuple(sorted(settings.items())))
+        stop = {**DEFAULTS["rise"], **params}["stop_at_r"]
+        run_key = (model_key, ikey, tuple(sorted(rise_run_settings(params).items())))
 
         def rise(p: ProgressFn | None) -> Any:
             if run_key not in runs:
-                runs[run_key] = RiseRun(clf.predict, image, max_masks=settings["n_masks"],
-                                        mask_size=settings["mask_size"],
-                                        keep_prob=settings["keep_prob"], seed=SEED,
-                                        fill=settings["fill"])
+                runs[run_key] = rise_run(clf.predict, image, params, seed=SEED)
             return rise_explanation(runs[run_key], target, stop_at_r=stop, progress=p,
                                     probability=float(probs[target]), **common)
 
@@ -111,11 +112,9 @@ def shown_name(model: str) -> str:
     """The name the dashboard gives ``model``: a built-in model's own name, a model file's
     file name (never its folder), as the results are keyed by it."""
     from xai_core.models import MODEL_NAMES
-    from xai_core.names import printable
+    from xai_core.names import file_label
 
-    if model in MODEL_NAMES:
-        return model
-    return printable(Path(model.rstrip("/\\")).name) or "model"
+    return model if model in MODEL_NAMES else file_label(model)
 
 
 def tasks(pages: Sequence[str], models: Sequence[str], images: Sequence[tuple[str, np.ndarray]],
