@@ -9,7 +9,7 @@ import time
 import streamlit as st
 
 import xai_core as xc
-from xai_core.names import printable
+from xai_core.names import file_label
 
 OFFLINE_MODEL = "efficientnet_lite0"
 
@@ -39,7 +39,7 @@ def _model_files() -> dict[str, str]:
     for entry in _model_entries():
         if entry in xc.MODEL_NAMES or entry in files.values():
             continue
-        base = printable(os.path.basename(entry.rstrip("/\\"))) or "model"
+        base = file_label(entry)
         name, n = base, 1
         while name in files or name in xc.MODEL_NAMES:
             n += 1

@@ -14,7 +14,7 @@ from PIL import Image
 from tests.memcap import run_capped
 from xai_core import ImageError, load_image
 from xai_core.errors import FileRefusedError
-from xai_core.names import printable, safe_stem
+from xai_core.names import file_label, printable, safe_stem
 from xai_core.reading import read_file
 
 # --- damaged TIFFs: every decode error becomes ImageError ----------------------------
@@ -266,6 +266,8 @@ def test_control_characters_in_names_are_shown_as_escapes_and_replaced_in_files(
     assert safe_stem("cat\rdog\n\x1b") == "cat_dog__"
     assert safe_stem("../..\u202e") == "_.._"
     assert safe_stem("\x00") == "_" and safe_stem("...") == "image"
+    assert file_label("/srv/models/ti\rny.keras") == "ti\\rny.keras"  # no folder, escaped
+    assert file_label("/srv/models/folder.keras/") == "folder.keras" and file_label("/") == "model"
 
 
 def test_the_cli_prints_and_writes_no_control_characters(tmp_path, capsys, monkeypatch):

@@ -9,6 +9,7 @@ of a file this program writes.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 
 # Control (Cc), format (Cf: bidirectional overrides, zero-width characters), line and
@@ -51,3 +52,10 @@ def safe_stem(text: str) -> str:
     cleaned = "".join("_" if _unsafe(ch) or ch in "/\\" else ch for ch in text)
     cleaned = cleaned.lstrip(".").strip()
     return cleaned or "image"
+
+
+def file_label(path: str) -> str:
+    """How a file is named to users: its file name (never its folder), printable
+    (:func:`printable`); ``"model"`` when the path has no name. ``"/srv/m/tiny.keras"`` ->
+    ``"tiny.keras"``."""
+    return printable(os.path.basename(path.rstrip("/\\"))) or "model"
