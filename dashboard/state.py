@@ -95,28 +95,27 @@ def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
     return parse
 
 
-def selectbox(label: str, options: Sequence[T], default: T, key: str, **kw) -> T:
-    """A selectbox whose value lives in the URL under ``key``."""
+def _choice_widget(widget: Callable[..., T], label: str, options: Sequence[T], default: T,
+                   key: str, **kw) -> T:
+    """A one-of-many widget (``st.selectbox``, ``st.radio``) whose value lives in the URL."""
     default = default if default in options else options[0]
     _init(key, default, _choice(options))
     if st.session_state[key] not in options:
         st.session_state[key] = default
-    value = st.selectbox(label, options, index=list(options).index(st.session_state[key]),
-                         key=key, persist_state="session", **kw)
+    value = widget(label, options, index=list(options).index(st.session_state[key]),
+                   key=key, persist_state="session", **kw)
     publish(key, value)
     return value
+
+
+def selectbox(label: str, options: Sequence[T], default: T, key: str, **kw) -> T:
+    """A selectbox whose value lives in the URL under ``key``."""
+    return _choice_widget(st.selectbox, label, options, default, key, **kw)
 
 
 def radio(label: str, options: Sequence[T], default: T, key: str, **kw) -> T:
     """Radio buttons whose value lives in the URL under ``key``."""
-    default = default if default in options else options[0]
-    _init(key, default, _choice(options))
-    if st.session_state[key] not in options:
-        st.session_state[key] = default
-    value = st.radio(label, options, index=list(options).index(st.session_state[key]),
-                     key=key, persist_state="session", **kw)
-    publish(key, value)
-    return value
+    return _choice_widget(st.radio, label, options, default, key, **kw)
 
 
 def multiselect(label: str, options: Sequence[T], default: list[T], key: str, **kw) -> list[T]:
