@@ -184,7 +184,11 @@ def rise_run_settings(params: Mapping[str, Any] | None = None) -> dict[str, Any]
     """The settings of the RISE run behind ``params``: :data:`DEFAULTS` ``["rise"]`` with
     ``params`` over them, less ``stop_at_r`` (which belongs to each explanation of a run,
     not to the run). Runs with equal settings (and seed) give equal maps, so callers that
-    share runs between classes key them by this."""
+    share runs between classes key them by this. An unknown parameter is a ``ValueError``."""
+    unknown = set(params or {}) - set(DEFAULTS["rise"])
+    if unknown:
+        raise ValueError(f"unknown RISE parameter(s) {', '.join(sorted(unknown))}; "
+                         f"allowed: {', '.join(DEFAULTS['rise'])}")
     settings = {**DEFAULTS["rise"], **(params or {})}
     settings.pop("stop_at_r")
     return settings

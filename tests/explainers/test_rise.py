@@ -229,3 +229,20 @@ def test_default_fixed_budget_map_at_256_masks_reaches_r_098_on_a_held_out_model
     default = r_of()
     assert np.mean(default) >= 0.98 and min(default) >= 0.95
     assert np.mean(r_of(replicates=4)) < np.mean(default) - 0.01
+
+
+def test_rise_run_from_parameters_is_the_run_explain_uses(bright_image):
+    """``rise_run`` builds the run explain() builds (same map for the same settings and
+    seed), ``stop_at_r`` is not a run setting, and an unknown parameter is refused."""
+    from xai_core.explain import explain, rise_run, rise_run_settings
+
+    params = {"n_masks": 64, "mask_size": 5, "keep_prob": 0.5, "stop_at_r": None}
+    assert rise_run_settings(params) == {"n_masks": 64, "mask_size": 5, "keep_prob": 0.5,
+                                         "fill": "black"}
+    run = rise_run(region_predict, bright_image, params, seed=3)
+    run.run(1)
+    direct = explain(region_predict, bright_image, "rise", 1, class_names=["a", "b"],
+                     params=params, seed=3)
+    np.testing.assert_array_equal(run.explanation(1).saliency, direct.saliency)
+    with pytest.raises(ValueError, match="unknown RISE parameter"):
+        rise_run_settings({"num_samples": 10})
